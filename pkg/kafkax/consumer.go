@@ -1,0 +1,425 @@
+package kafkax
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+)
+
+// ConsumerConfig tunes a consumer-group member.
+type ConsumerConfig struct {
+	GroupID           string        `mapstructure:"group_id" desc:"consumer group id"`
+	Topics            []string      `mapstructure:"topics" desc:"topics to consume"`
+	BatchSize         int           `mapstructure:"batch_size" desc:"max messages handed to the handler at once"`
+	Linger            time.Duration `mapstructure:"linger" desc:"how long a batch waits for more messages once it has one"`
+	MaxInFlight       int           `mapstructure:"max_in_flight" desc:"max fetched but unacknowledged messages (async handlers)"`
+	StartOffset       string        `mapstructure:"start_offset" desc:"where a new group starts: earliest or latest"`
+	SessionTimeout    time.Duration `mapstructure:"session_timeout" desc:"group session timeout"`
+	RebalanceTimeout  time.Duration `mapstructure:"rebalance_timeout" desc:"group rebalance timeout"`
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval" desc:"group heartbeat interval"`
+	CommitInterval    time.Duration `mapstructure:"commit_interval" desc:"how often acknowledged offsets are committed (async handlers)"`
+	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace" desc:"time allowed after stop to finish in-flight work and commit"`
+}
+
+// DefaultConsumerConfig returns defaults for group consuming topics.
+func DefaultConsumerConfig(group string, topics ...string) ConsumerConfig {
+	return ConsumerConfig{
+		GroupID:           group,
+		Topics:            topics,
+		BatchSize:         500,
+		Linger:            5 * time.Millisecond,
+		MaxInFlight:       10000,
+		StartOffset:       "earliest",
+		SessionTimeout:    10 * time.Second,
+		RebalanceTimeout:  10 * time.Second,
+		HeartbeatInterval: 1 * time.Second,
+		CommitInterval:    500 * time.Millisecond,
+		ShutdownGrace:     8 * time.Second,
+	}
+}
+
+// Validate names the key of the first bad setting (relative to the consumer's own keys).
+func (c ConsumerConfig) Validate() error {
+	switch {
+	case c.GroupID == "":
+		return errors.New("group_id: required")
+	case len(c.Topics) == 0:
+		return errors.New("topics: at least one topic is required")
+	case c.BatchSize < 1:
+		return fmt.Errorf("batch_size: must be ≥ 1, got %d", c.BatchSize)
+	case c.Linger < 0:
+		return fmt.Errorf("linger: must be ≥ 0, got %s", c.Linger)
+	case c.MaxInFlight < 1:
+		return fmt.Errorf("max_in_flight: must be ≥ 1, got %d", c.MaxInFlight)
+	case c.StartOffset != "earliest" && c.StartOffset != "latest":
+		return fmt.Errorf("start_offset: %q is not earliest or latest", c.StartOffset)
+	case c.HeartbeatInterval <= 0 || c.SessionTimeout < 3*c.HeartbeatInterval:
+		return fmt.Errorf("session_timeout: must be at least 3 × heartbeat_interval (%s), got %s", c.HeartbeatInterval, c.SessionTimeout)
+	case c.RebalanceTimeout <= 0:
+		return fmt.Errorf("rebalance_timeout: must be > 0, got %s", c.RebalanceTimeout)
+	case c.CommitInterval <= 0:
+		return fmt.Errorf("commit_interval: must be > 0, got %s", c.CommitInterval)
+	case c.ShutdownGrace <= 0:
+		return fmt.Errorf("shutdown_grace: must be > 0, got %s", c.ShutdownGrace)
+	}
+	return nil
+}
+
+// BatchHandler handles a batch of fetched messages in fetch order and returns the messages
+// to write before the batch counts as done (verdicts, alerts, dead letters). An error stops
+// the consumer without committing the batch: it is redelivered, to this or another member.
+// Poison input is not an error: return DeadLetter(m, service, reason) among the outputs.
+type BatchHandler func(ctx context.Context, batch []Message) (outputs []Message, err error)
+
+// AsyncHandler takes one message and must call ack once it is done with it, now or later,
+// from any goroutine. An error stops the consumer.
+type AsyncHandler func(ctx context.Context, m Message, ack Ack) error
+
+// Ack writes outputs (acks=all) and then marks its message done, so its offset can be
+// committed once every earlier message of its partition is done too. It returns an error
+// when the outputs could not be written before ctx ended or the consumer stopped; the
+// message then stays unacknowledged and is redelivered after a restart. Calling it again
+// after it succeeded does nothing.
+type Ack func(ctx context.Context, outputs ...Message) error
+
+// ErrStopped is returned by an Ack called after its consumer stopped.
+var ErrStopped = errors.New("kafka consumer stopped")
+
+// Consumer is one member of a consumer group. Use Run or RunAsync once; both close the
+// consumer when they return.
+type Consumer struct {
+	cfg     ConsumerConfig
+	reader  *kafka.Reader
+	writer  *Writer
+	log     *zap.Logger
+	metrics *Metrics
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewConsumer joins group cc.GroupID on Run. w writes the handler's outputs; it may be nil
+// when a handler never returns outputs.
+func NewConsumer(cfg Config, cc ConsumerConfig, w *Writer, log *zap.Logger, m *Metrics) (*Consumer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cc.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka consumer: %w", err)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	d, err := cfg.dialer()
+	if err != nil {
+		return nil, err
+	}
+	start := kafka.FirstOffset
+	if cc.StartOffset == "latest" {
+		start = kafka.LastOffset
+	}
+	queue := cc.BatchSize * 2
+	if queue < 100 {
+		queue = 100
+	}
+	sugar := log.Sugar()
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:               cfg.brokers(),
+		GroupID:               cc.GroupID,
+		GroupTopics:           cc.Topics,
+		Dialer:                d,
+		QueueCapacity:         queue,
+		MinBytes:              1,
+		MaxBytes:              10 << 20,
+		MaxWait:               250 * time.Millisecond,
+		ReadBatchTimeout:      10 * time.Second,
+		ReadLagInterval:       -1,
+		HeartbeatInterval:     cc.HeartbeatInterval,
+		SessionTimeout:        cc.SessionTimeout,
+		RebalanceTimeout:      cc.RebalanceTimeout,
+		JoinGroupBackoff:      500 * time.Millisecond,
+		CommitInterval:        0, // synchronous commits, errors seen (KAFKA-NOTES)
+		StartOffset:           start,
+		ReadBackoffMin:        50 * time.Millisecond,
+		ReadBackoffMax:        1 * time.Second,
+		WatchPartitionChanges: true,
+		MaxAttempts:           3,
+		Logger: kafka.LoggerFunc(func(msg string, args ...interface{}) {
+			sugar.Debugf("kafka: "+msg, args...)
+		}),
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...interface{}) {
+			sugar.Warnf("kafka: "+msg, args...)
+		}),
+	})
+	return &Consumer{cfg: cc, reader: r, writer: w, log: log, metrics: m}, nil
+}
+
+// Close leaves the group. Run and RunAsync call it on return.
+func (c *Consumer) Close() error {
+	c.closeOnce.Do(func() {
+		if err := c.reader.Close(); err != nil {
+			c.closeErr = fmt.Errorf("close kafka consumer %s: %w", c.cfg.GroupID, err)
+		}
+	})
+	return c.closeErr
+}
+
+// Run fetches batches and hands them to h until ctx is cancelled. For each batch: h, then
+// h's outputs written with acks=all, then the batch committed. On cancel it finishes the
+// batch in hand (within ShutdownGrace), commits it, leaves the group and returns nil.
+func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
+	defer c.Close()
+	for {
+		batch, ferr := c.fetchBatch(ctx)
+		if len(batch) > 0 {
+			wctx, cancel := graceContext(ctx, c.cfg.ShutdownGrace)
+			err := c.process(wctx, h, batch)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+		if ferr != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("fetch from %v: %w", c.cfg.Topics, ferr)
+		}
+	}
+}
+
+func (c *Consumer) fetchBatch(ctx context.Context) ([]Message, error) {
+	km, err := c.reader.FetchMessage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	batch := make([]Message, 0, c.cfg.BatchSize)
+	batch = append(batch, fromKafka(km))
+	c.metrics.fetched(batch[0])
+	if c.cfg.BatchSize > 1 {
+		lctx, cancel := context.WithTimeout(ctx, c.cfg.Linger)
+		for len(batch) < c.cfg.BatchSize {
+			km, err := c.reader.FetchMessage(lctx)
+			if err != nil {
+				break // linger over, or stopping: the next fetch reports real errors
+			}
+			m := fromKafka(km)
+			c.metrics.fetched(m)
+			batch = append(batch, m)
+		}
+		cancel()
+	}
+	return batch, nil
+}
+
+func (c *Consumer) process(ctx context.Context, h BatchHandler, batch []Message) error {
+	start := time.Now()
+	outs, err := h(ctx, batch)
+	c.metrics.handled(time.Since(start))
+	if err != nil {
+		return fmt.Errorf("handle %d messages from %s (first %s): %w", len(batch), batch[0].Topic, batch[0], err)
+	}
+	if err := c.writeOutputs(ctx, outs); err != nil {
+		return err
+	}
+	c.commit(ctx, lastPerPartition(batch))
+	return nil
+}
+
+// writeOutputs retries until the outputs are written or ctx ends: a broker restart delays
+// the pipeline, it does not lose or skip anything.
+func (c *Consumer) writeOutputs(ctx context.Context, outs []Message) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	if c.writer == nil {
+		return fmt.Errorf("handler returned %d outputs but the consumer has no writer", len(outs))
+	}
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := c.writer.Write(ctx, outs...)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("write %d outputs (gave up after %d attempts): %w", len(outs), attempt, err)
+		}
+		c.log.Warn("writing outputs failed; retrying", zap.Int("attempt", attempt), zap.Duration("backoff", backoff), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("write %d outputs (gave up after %d attempts): %w", len(outs), attempt, err)
+		case <-time.After(backoff):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// commit commits "everything up to and including these offsets". A failed commit is
+// logged, not fatal: the messages are redelivered later (duplicates, never loss) and the
+// next successful commit covers them.
+func (c *Consumer) commit(ctx context.Context, last []kafka.Message) {
+	if len(last) == 0 {
+		return
+	}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = c.reader.CommitMessages(ctx, last...); err == nil {
+			c.metrics.committed(nil)
+			return
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		}
+	}
+	c.metrics.committed(err)
+	c.log.Warn("commit failed; the messages will be redelivered", zap.String("group", c.cfg.GroupID), zap.Error(err))
+}
+
+func lastPerPartition(batch []Message) []kafka.Message {
+	type tp struct {
+		topic string
+		part  int
+	}
+	idx := make(map[tp]int, 8)
+	out := make([]kafka.Message, 0, 8)
+	for _, m := range batch {
+		k := tp{m.Topic, m.Partition}
+		if i, ok := idx[k]; ok {
+			if m.Offset > out[i].Offset {
+				out[i].Offset = m.Offset
+			}
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, kafka.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+	}
+	return out
+}
+
+// RunAsync fetches messages one at a time and hands each to h with an Ack. At most
+// MaxInFlight messages are unacknowledged at once. Acknowledged offsets are committed every
+// CommitInterval, per partition only below the lowest message still in flight. On cancel it
+// stops fetching, waits up to ShutdownGrace for in-flight messages, commits what is done,
+// leaves the group and returns nil; unacknowledged messages are redelivered later.
+func (c *Consumer) RunAsync(ctx context.Context, h AsyncHandler) error {
+	tr := newTracker()
+	sem := make(chan struct{}, c.cfg.MaxInFlight)
+	var stopped atomic.Bool
+	kick := make(chan struct{}, 1)
+
+	commitDone := make(chan struct{})
+	commitStop := make(chan struct{})
+	go func() { // owned by RunAsync: stopped and awaited below
+		defer close(commitDone)
+		t := time.NewTicker(c.cfg.CommitInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-commitStop:
+				return
+			case <-t.C:
+			case <-kick:
+			}
+			c.commitTracked(context.WithoutCancel(ctx), tr)
+		}
+	}()
+
+	var runErr error
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		km, err := c.reader.FetchMessage(ctx)
+		if err != nil {
+			<-sem
+			if ctx.Err() == nil {
+				runErr = fmt.Errorf("fetch from %v: %w", c.cfg.Topics, err)
+			}
+			break
+		}
+		m := fromKafka(km)
+		c.metrics.fetched(m)
+		tr.add(m)
+		c.metrics.setInFlight(tr.inFlight())
+		var acked atomic.Bool
+		ack := func(actx context.Context, outputs ...Message) error {
+			if acked.Load() {
+				return nil
+			}
+			if stopped.Load() {
+				return ErrStopped
+			}
+			if err := c.writeOutputs(actx, outputs); err != nil {
+				return err
+			}
+			if !acked.CompareAndSwap(false, true) {
+				return nil
+			}
+			tr.done(m)
+			c.metrics.setInFlight(tr.inFlight())
+			<-sem
+			return nil
+		}
+		if err := h(ctx, m, ack); err != nil {
+			runErr = fmt.Errorf("handle %s: %w", m, err)
+			break
+		}
+	}
+
+	// Finish: wait for in-flight acks within the grace period, commit, leave.
+	deadline := time.Now().Add(c.cfg.ShutdownGrace)
+	for tr.inFlight() > 0 && time.Now().Before(deadline) && runErr == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := tr.inFlight(); n > 0 {
+		c.log.Info("stopping with unacknowledged messages; they will be redelivered", zap.Int("in_flight", n))
+	}
+	stopped.Store(true)
+	close(commitStop)
+	<-commitDone
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	c.commitTracked(fctx, tr)
+	cancel()
+	if err := c.Close(); err != nil && runErr == nil {
+		c.log.Warn("leaving the group", zap.Error(err))
+	}
+	return runErr
+}
+
+func (c *Consumer) commitTracked(ctx context.Context, tr *tracker) {
+	msgs := tr.committable()
+	if len(msgs) == 0 {
+		return
+	}
+	if err := c.reader.CommitMessages(ctx, msgs...); err != nil {
+		c.metrics.committed(err)
+		c.log.Warn("commit failed; will retry", zap.String("group", c.cfg.GroupID), zap.Error(err))
+		return
+	}
+	c.metrics.committed(nil)
+	tr.committed(msgs)
+}
+
+// graceContext returns a context that outlives parent's cancellation by grace, so work in
+// hand can finish after a stop signal, but not forever.
+func graceContext(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() { time.AfterFunc(grace, cancel) })
+	return ctx, func() { stop(); cancel() }
+}

@@ -1,0 +1,85 @@
+package kafkax
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// ReadTopic reads topic from the beginning of every partition, without a consumer group,
+// until it has n messages or ctx ends, and returns what it read ordered by partition and
+// offset. For tests, tools and benchmarks; services consume with a Consumer.
+func ReadTopic(ctx context.Context, cfg Config, topic string, n int) ([]Message, error) {
+	client, err := newClient(cfg, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		return nil, fmt.Errorf("metadata of %s: topic not found", topic)
+	}
+	d, err := cfg.dialer()
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		out  []Message
+		wg   sync.WaitGroup
+		errs []error
+	)
+	for _, p := range md.Topics[0].Partitions {
+		wg.Add(1)
+		go func(part int) {
+			defer wg.Done()
+			r := kafka.NewReader(kafka.ReaderConfig{
+				Brokers: cfg.brokers(), Topic: topic, Partition: part, Dialer: d,
+				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
+			})
+			defer r.Close()
+			for {
+				km, err := r.ReadMessage(rctx)
+				if err != nil {
+					if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("read %s/%d: %w", topic, part, err))
+						mu.Unlock()
+					}
+					return
+				}
+				mu.Lock()
+				out = append(out, fromKafka(km))
+				full := len(out) >= n
+				mu.Unlock()
+				if full {
+					cancel()
+					return
+				}
+			}
+		}(p.ID)
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Partition != out[j].Partition {
+			return out[i].Partition < out[j].Partition
+		}
+		return out[i].Offset < out[j].Offset
+	})
+	if len(errs) > 0 {
+		return out, errs[0]
+	}
+	if len(out) < n {
+		return out, fmt.Errorf("read %s: got %d of %d messages: %w", topic, len(out), n, ctx.Err())
+	}
+	return out, nil
+}
