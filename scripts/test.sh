@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make test`: generated code fresh, lint, a GOWORK=off build of every service, then the
+# unit and integration tests of every module against a real broker (scripts/with-kafka.sh).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+step() { printf '\n== %s\n' "$*"; }
+
+step "protobuf code is up to date"
+scripts/proto.sh check
+
+step "lint"
+scripts/lint.sh
+
+step "each service builds on its own (GOWORK=off)"
+for s in services/*/; do
+  (cd "$s" && GOWORK=off go build -o /dev/null ./...)
+done
+echo "ok"
+
+step "unit + integration tests (real Kafka)"
+modules=$(go list -m -f '{{.Dir}}')
+run_tests() {
+  local failed=0
+  for dir in $modules; do
+    echo "-- ${dir#"$root"/}"
+    (cd "$dir" && go test -tags integration -count=1 -timeout 10m ${GOTESTFLAGS:-} ./...) || failed=1
+  done
+  return $failed
+}
+export -f run_tests
+export modules root
+scripts/with-kafka.sh bash -c run_tests
