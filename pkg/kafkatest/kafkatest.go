@@ -91,6 +91,39 @@ func ReadN(t testing.TB, cfg kafkax.Config, topic string, n int, timeout time.Du
 	return msgs
 }
 
+// ReadDistinct reads topic from the beginning until every value in want has been seen at
+// least once (duplicates are fine: delivery is at-least-once) or timeout; it fails the
+// test naming what is missing. It returns how often each value was seen.
+func ReadDistinct(t testing.TB, cfg kafkax.Config, topic string, want []string, timeout time.Duration) map[string]int {
+	t.Helper()
+	missing := make(map[string]bool, len(want))
+	for _, v := range want {
+		missing[v] = true
+	}
+	seen := make(map[string]int, len(want))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, err := kafkax.ReadTopicUntil(ctx, cfg, topic, func(m kafkax.Message) bool {
+		seen[string(m.Value)]++
+		delete(missing, string(m.Value))
+		return len(missing) == 0
+	})
+	if err != nil {
+		t.Fatalf("read %s: %v", topic, err)
+	}
+	if len(missing) > 0 {
+		some := make([]string, 0, 5)
+		for v := range missing {
+			if len(some) == 5 {
+				break
+			}
+			some = append(some, v)
+		}
+		t.Fatalf("read %s: %d of %d values never arrived within %s, e.g. %q", topic, len(missing), len(want), timeout, some)
+	}
+	return seen
+}
+
 // Broker is a private single-node broker for tests that stop and restart Kafka.
 type Broker struct {
 	t      testing.TB

@@ -15,6 +15,18 @@ import (
 // until it has n messages or ctx ends, and returns what it read ordered by partition and
 // offset. For tests, tools and benchmarks; services consume with a Consumer.
 func ReadTopic(ctx context.Context, cfg Config, topic string, n int) ([]Message, error) {
+	count := 0
+	msgs, err := ReadTopicUntil(ctx, cfg, topic, func(Message) bool { count++; return count >= n })
+	if err == nil && len(msgs) < n {
+		err = fmt.Errorf("read %s: got %d of %d messages: %w", topic, len(msgs), n, ctx.Err())
+	}
+	return msgs, err
+}
+
+// ReadTopicUntil reads topic like ReadTopic, calling done for each message (serially),
+// until done returns true or ctx ends. It returns every message read; it is an error only
+// when reading failed, not when ctx ended first (check the messages).
+func ReadTopicUntil(ctx context.Context, cfg Config, topic string, done func(Message) bool) ([]Message, error) {
 	client, err := newClient(cfg, 10*time.Second)
 	if err != nil {
 		return nil, err
@@ -58,8 +70,9 @@ func ReadTopic(ctx context.Context, cfg Config, topic string, n int) ([]Message,
 					return
 				}
 				mu.Lock()
-				out = append(out, fromKafka(km))
-				full := len(out) >= n
+				m := fromKafka(km)
+				out = append(out, m)
+				full := done(m)
 				mu.Unlock()
 				if full {
 					cancel()
@@ -77,9 +90,6 @@ func ReadTopic(ctx context.Context, cfg Config, topic string, n int) ([]Message,
 	})
 	if len(errs) > 0 {
 		return out, errs[0]
-	}
-	if len(out) < n {
-		return out, fmt.Errorf("read %s: got %d of %d messages: %w", topic, len(out), n, ctx.Err())
 	}
 	return out, nil
 }
