@@ -76,7 +76,7 @@ func looksLikeIP(s string) bool {
 }
 
 // quoted returns the text between the first quote of s and the last one ('name'); the
-// target itself may contain quotes (executed command 'sh -c 'id''). Without quotes it
+// target itself may contain quotes (executed command 'sh -c 'id”). Without quotes it
 // returns s trimmed.
 func quoted(s string) string {
 	s = strings.TrimSpace(s)
