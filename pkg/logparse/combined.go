@@ -49,6 +49,9 @@ func (p *Parser) parseCombined(line string, ev *logwardenpb.LogEvent) bool {
 		off = -off
 	}
 	t := time.Date(y, mon, d, h, mi, s, 0, time.UTC).Add(-time.Duration(off) * time.Second)
+	if t.Year() < 1 || t.Year() > 9999 {
+		return false
+	}
 	setTime(ev, t)
 	if ip := validIP(client); ip != "" {
 		ev.Ip = ip

@@ -207,8 +207,9 @@ func clock(s string) (h, m, sec int, ok bool) {
 }
 
 // validDay reports whether d is a day of month m of year y (time.Date would normalise).
+// Years outside 1..9999 are rejected: a protobuf Timestamp cannot hold them.
 func validDay(y int, m time.Month, d int) bool {
-	if d < 1 || d > 31 {
+	if d < 1 || d > 31 || y < 1 || y > 9999 {
 		return false
 	}
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Day() == d

@@ -21,7 +21,7 @@ func (p *Parser) parseRaw(line string, ev *logwardenpb.LogEvent) {
 		return
 	}
 	t, err := time.ParseInLocation("Mon Jan _2 15:04:05.999999999 2006", line[1:end], p.loc)
-	if err != nil {
+	if err != nil || t.UTC().Year() < 1 || t.UTC().Year() > 9999 {
 		return
 	}
 	setTime(ev, t)

@@ -60,7 +60,7 @@ func (p *Parser) parseSyslog(line string, ev *logwardenpb.LogEvent) (msg string,
 	case len(s) >= 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T':
 		tok, r := nextField(s)
 		ts, err := time.Parse(time.RFC3339Nano, tok)
-		if err != nil {
+		if err != nil || ts.UTC().Year() < 1 || ts.UTC().Year() > 9999 {
 			return "", false
 		}
 		t, rest = ts, r
