@@ -1,7 +1,17 @@
 module github.com/logwarden/logwarden/services/anomaly-classifier
 
-go 1.26
+go 1.26.0
 
 require github.com/logwarden/logwarden/pkg v0.0.0
+
+require (
+	github.com/prometheus/client_golang v1.23.2 // indirect
+	github.com/sashabaranov/go-openai v1.43.0 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+	go.uber.org/multierr v1.10.0 // indirect
+	go.uber.org/zap v1.28.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
 
 replace github.com/logwarden/logwarden/pkg => ../../pkg
