@@ -39,6 +39,8 @@ type metrics struct {
 	requests                                          *prometheus.CounterVec
 	tokens                                            *prometheus.CounterVec
 	callSeconds                                       prometheus.Histogram
+	byOutcome                                         [numOutcomes]prometheus.Counter
+	tokensIn, tokensOut                               prometheus.Counter
 
 	nEvents, nCandidates, nCalls, nHits, nMisses, nTokensIn, nTokensOut atomic.Uint64
 	nOutcomes                                                           [numOutcomes]atomic.Uint64
@@ -80,11 +82,11 @@ func newMetrics(reg prometheus.Registerer, queueDepth, breakerState func() float
 			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32},
 		}),
 	}
-	for _, name := range outcomeNames {
-		m.requests.WithLabelValues(name)
+	for i, name := range outcomeNames {
+		m.byOutcome[i] = m.requests.WithLabelValues(name) // resolved once: no label lookup per event
 	}
-	m.tokens.WithLabelValues("in")
-	m.tokens.WithLabelValues("out")
+	m.tokensIn = m.tokens.WithLabelValues("in")
+	m.tokensOut = m.tokens.WithLabelValues("out")
 	if reg == nil {
 		return m, nil
 	}
@@ -114,17 +116,17 @@ func (m *metrics) hit()       { m.cacheHits.Inc(); m.nHits.Add(1) }
 func (m *metrics) miss()      { m.cacheMisses.Inc(); m.nMisses.Add(1) }
 
 func (m *metrics) outcome(o Outcome, n int) {
-	m.requests.WithLabelValues(o.String()).Add(float64(n))
+	m.byOutcome[o].Add(float64(n))
 	m.nOutcomes[o].Add(uint64(n))
 }
 
 func (m *metrics) usage(in, out int) {
 	if in > 0 {
-		m.tokens.WithLabelValues("in").Add(float64(in))
+		m.tokensIn.Add(float64(in))
 		m.nTokensIn.Add(uint64(in))
 	}
 	if out > 0 {
-		m.tokens.WithLabelValues("out").Add(float64(out))
+		m.tokensOut.Add(float64(out))
 		m.nTokensOut.Add(uint64(out))
 	}
 }

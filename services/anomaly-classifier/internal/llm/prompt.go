@@ -387,16 +387,17 @@ func sanitizeText(s string, n int) string {
 			space = b.Len() > 0
 			continue
 		}
-		if count == n {
+		need := 1
+		if space {
+			need = 2
+		}
+		if count+need > n {
 			break
 		}
 		if space {
 			b.WriteByte(' ')
 			space = false
 			count++
-			if count == n {
-				break
-			}
 		}
 		b.WriteRune(r)
 		count++

@@ -626,7 +626,7 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) prometheus.Colle
 
 type collectorFunc func(chan<- prometheus.Metric)
 
-func (f collectorFunc) Describe(chan<- *prometheus.Desc) {}
+func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func TestTimeoutMarksDegraded(t *testing.T) {
@@ -931,4 +931,22 @@ func TestMetricsRegistered(t *testing.T) {
 	if _, err := New(testConfig(srv.URL), nil, reg, nil); err == nil {
 		t.Error("registering twice on one registry did not fail")
 	}
+}
+
+func TestConsiderNeverBlocksOnHangingEndpoint(t *testing.T) {
+	s, stop := runningStage(t, llmtest.Hang)
+	counts := map[Decision]int{}
+	for i, v := range verdictStream(2000) {
+		v.Event.Id = string(rune('a' + i%26))
+		counts[s.Consider(v, false)]++
+	}
+	// 200 candidates; at most queue (64) + one batch being formed (4) + one in
+	// flight (4) are ever accepted; the rest are dropped at once, never waited for.
+	if counts[Skipped] != 1800 || counts[Queued]+counts[Degraded] != 200 || counts[Degraded] < 200-72 {
+		t.Errorf("decisions = %v", counts)
+	}
+	if got := s.Stats().Outcomes["dropped"]; got != uint64(counts[Degraded]) {
+		t.Errorf("dropped = %d, degraded decisions = %d", got, counts[Degraded])
+	}
+	stop() // Run returns although a call is stuck: cancelling ctx aborts it; goleak checks the rest
 }

@@ -19,25 +19,29 @@ var patterns = []struct {
 	reason   string
 	needles  []string
 }{
-	{"critical", 0.95, "reverse shell or remote code execution", []string{
-		"nc -e", "ncat -e", "nc.traditional -e", "/dev/tcp/", "bash -i", "sh -i", "socat exec", "mkfifo /tmp",
-		"| sh", "|sh", "| bash", "|bash", "python -c 'import socket", "rm -rf /", "mkfs", "dd if=/dev/zero of=/dev/",
+	{"critical", 0.95, "reverse shell, remote code execution or destruction", []string{
+		"nc -e", "ncat -e", "/dev/tcp/", "bash -i", "sh -i", "socat exec", "mkfifo /tmp", "import socket",
+		"| sh", "|sh", "| bash", "|bash", "rm -rf /", "rm -rf --no-preserve-root", "mkfs", "dd if=/dev/zero of=/dev/",
 	}},
-	{"high", 0.85, "access to credentials or privilege escalation", []string{
-		"/etc/shadow", "id_rsa", "authorized_keys", "/etc/sudoers", ".aws/credentials", "credentials", ".pgpass", ".kube/config",
+	{"high", 0.85, "access to credentials or keys, privilege escalation or covering tracks", []string{
+		"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "id_rsa", "id_ed25519", "authorized_keys", ".bash_history",
+		".aws/credentials", ".kube/config", "/.env", ".pgpass", "ssl/private", ".pem",
 		"sudo su", "chmod 4755", "chmod u+s", "chmod +s", "chmod 777 /", "useradd", "usermod -ag", "visudo", "passwd root",
-		"setenforce 0", "history -c", "iptables -f", "auditctl -d", "shred ", "unset histfile", "base64 -d",
+		"setenforce 0", "history -c", "histfile", "iptables -f", "auditctl -d", "shred ", "base64 -d",
 	}},
-	{"medium", 0.65, "suspicious authentication or reconnaissance", []string{
-		"failed password", "authentication failure", "invalid user", "/etc/passwd", "nmap", "wget http", "curl http",
-		"crontab -e", "whoami", "uname -a", "possible break-in",
+	{"medium", 0.65, "probing or reconnaissance", []string{
+		"invalid user", "/etc/passwd", "nmap ", "possible break-in",
 	}},
 }
 
-// Judge is the sensible model: it flags reverse shells and code execution
-// (critical), credential access and privilege escalation (high), failed
-// authentication and reconnaissance (medium), and treats everything else —
-// ordinary logins, file and directory access, everyday commands — as normal.
+// Judge is the sensible model, one line at a time like a real model asked about
+// a batch: it flags reverse shells, download-and-run and destructive commands
+// (critical), reading credentials or keys, privilege escalation and covering
+// tracks (high), probing for accounts and reconnaissance (medium), and treats
+// everything else — logins, one failed login, file and directory access,
+// everyday commands (sudo systemctl, whoami, wget of a release) — as normal.
+// It sees single lines, so patterns across lines (bursts, brute force, new far
+// IPs, off-hours work) stay the statistics stage's job.
 func Judge(text string) Judgement {
 	t := strings.ToLower(text)
 	for _, p := range patterns {
