@@ -50,7 +50,7 @@ func TestPublishBuildsKeyedParsedEvents(t *testing.T) {
 	w := &fakeWriter{}
 	p := New(w, Options{Topic: "logs.raw", Now: func() time.Time { return recv },
 		Parser: logparse.New(logparse.Options{Now: func() time.Time { return recv }}),
-		NewID: func() string { n++; return fmt.Sprintf("id%d", n) }})
+		NewID:  func() string { n++; return fmt.Sprintf("id%d", n) }})
 	label := &logwardenpb.Label{Anomalous: true, Scenario: "brute_force", IncidentId: "inc-1"}
 	lines := []Line{
 		{Text: "[01/Feb/2024 14:46:21] 10.0.0.1 bob failed to log in", Source: "generator", Label: label},
