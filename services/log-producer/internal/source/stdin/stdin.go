@@ -1,0 +1,165 @@
+package stdin
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+)
+
+// Publisher writes a batch and returns once Kafka acknowledged it.
+type Publisher interface {
+	PublishRetry(ctx context.Context, lines []publish.Line) error
+}
+
+// Config of the stdin source.
+type Config struct {
+	// BatchLines is the most lines published at once (default 500).
+	BatchLines int
+	// MaxLineBytes: longer lines are cut (the parser marks them truncated) and the rest of
+	// the line is skipped (default 64 KiB).
+	MaxLineBytes int
+	// Grace lets a batch being written finish after shutdown began (default 5 s).
+	Grace time.Duration
+}
+
+// Run publishes r's lines with source "stdin" until EOF (then it returns nil, after the
+// last batch was acknowledged) or until ctx ends. A read blocked on an idle terminal or
+// pipe cannot be interrupted: when ctx ends Run returns at once and leaves that read to end
+// with the process.
+func Run(ctx context.Context, r io.Reader, cfg Config, pub Publisher) error {
+	if cfg.BatchLines <= 0 {
+		cfg.BatchLines = 500
+	}
+	if cfg.MaxLineBytes <= 0 {
+		cfg.MaxLineBytes = 64 << 10
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 5 * time.Second
+	}
+	pctx, cancel := publish.Grace(ctx, cfg.Grace)
+	defer cancel()
+	g := &gate{}
+	done := make(chan error, 1)
+	go func() { done <- pump(ctx, pctx, r, cfg, pub, g) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// Wait for a batch in flight (bounded by the grace period), not for a blocked read.
+		if !g.stop() {
+			return nil
+		}
+		select {
+		case err := <-done:
+			return err
+		case <-pctx.Done():
+			return nil
+		}
+	}
+}
+
+// gate tells Run whether a batch is being published, and stops new batches once Run left.
+type gate struct {
+	mu         sync.Mutex
+	publishing bool
+	stopped    bool
+}
+
+// enter reports whether a batch may be published now.
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return false
+	}
+	g.publishing = true
+	return true
+}
+
+func (g *gate) leave() {
+	g.mu.Lock()
+	g.publishing = false
+	g.mu.Unlock()
+}
+
+// stop forbids new batches and reports whether one is in flight.
+func (g *gate) stop() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	return g.publishing
+}
+
+func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub Publisher, g *gate) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	batch := make([]publish.Line, 0, cfg.BatchLines)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if !g.enter() {
+			return nil
+		}
+		defer g.leave()
+		if err := pub.PublishRetry(pctx, batch); err != nil {
+			return fmt.Errorf("stdin: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	var cur []byte
+	skipping := false
+	for {
+		if ctx.Err() != nil {
+			return flush()
+		}
+		chunk, err := br.ReadSlice('\n')
+		switch {
+		case err == nil || errors.Is(err, io.EOF):
+			if skipping {
+				skipping = false
+			} else {
+				cur = append(cur, chunk...)
+				if n := len(cur); n > 0 && cur[n-1] == '\n' {
+					cur = cur[:n-1]
+				}
+				if len(cur) > cfg.MaxLineBytes {
+					cur = cur[:cfg.MaxLineBytes+1]
+				}
+				if len(cur) > 0 {
+					batch = append(batch, publish.Line{Text: string(cur), Source: "stdin"})
+				}
+			}
+			cur = cur[:0]
+			if err != nil { // EOF
+				return flush()
+			}
+		case errors.Is(err, bufio.ErrBufferFull):
+			if skipping {
+				continue
+			}
+			cur = append(cur, chunk...)
+			if len(cur) > cfg.MaxLineBytes {
+				batch = append(batch, publish.Line{Text: string(cur[:cfg.MaxLineBytes+1]), Source: "stdin"})
+				cur = cur[:0]
+				skipping = true
+			}
+		default:
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			return fmt.Errorf("stdin: read: %w", err)
+		}
+		if len(batch) >= cfg.BatchLines || (len(batch) > 0 && br.Buffered() == 0) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}

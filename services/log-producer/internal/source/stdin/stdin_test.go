@@ -1,0 +1,124 @@
+package stdin
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+)
+
+type recorder struct {
+	mu      sync.Mutex
+	batches [][]publish.Line
+	fail    int
+}
+
+func (r *recorder) PublishRetry(ctx context.Context, lines []publish.Line) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail > 0 {
+		r.fail--
+		return errors.New("down")
+	}
+	r.batches = append(r.batches, append([]publish.Line(nil), lines...))
+	return nil
+}
+
+func (r *recorder) texts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, b := range r.batches {
+		for _, l := range b {
+			if l.Source != "stdin" {
+				panic("source " + l.Source)
+			}
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+func TestRunPublishesEverythingThenEndsAtEOF(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		cfg   Config
+		want  []string
+	}{
+		{"lines", "a\nb\n\nc", Config{}, []string{"a", "b", "c"}},
+		{"crlf kept for the parser", "a\r\n", Config{}, []string{"a\r"}},
+		{"long line cut", strings.Repeat("x", 100<<10) + "\nafter\n", Config{MaxLineBytes: 4}, []string{"xxxxx", "after"}},
+		{"empty", "", Config{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{}
+			if err := Run(context.Background(), strings.NewReader(tt.input), tt.cfg, rec); err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.texts(); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Fatalf("published %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunBatchesAPipe(t *testing.T) {
+	rec := &recorder{}
+	input := strings.Repeat("line\n", 1000)
+	if err := Run(context.Background(), strings.NewReader(input), Config{BatchLines: 300}, rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.texts()) != 1000 {
+		t.Fatalf("%d lines published", len(rec.texts()))
+	}
+	for _, b := range rec.batches {
+		if len(b) > 300 {
+			t.Fatalf("batch of %d lines, limit 300", len(b))
+		}
+	}
+	if len(rec.batches) > 10 {
+		t.Fatalf("%d batches for 1000 buffered lines: not batching", len(rec.batches))
+	}
+}
+
+func TestRunSendsAnInteractiveLineAtOnce(t *testing.T) {
+	pr, pw := io.Pipe()
+	rec := &recorder{}
+	done := make(chan error)
+	go func() { done <- Run(context.Background(), pr, Config{}, rec) }()
+	pw.Write([]byte("first\n"))
+	// The line must be published while the reader waits for more input.
+	for i := 0; len(rec.texts()) == 0; i++ {
+		if i > 5000 {
+			t.Fatal("first line not published while stdin stays open")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	pw.Write([]byte("second\n"))
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.texts(); strings.Join(got, "|") != "first|second" {
+		t.Fatalf("published %q", got)
+	}
+}
+
+func TestRunReturnsOnCancelWithAnOpenPipe(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- Run(ctx, pr, Config{Grace: time.Hour}, &recorder{}) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
