@@ -332,8 +332,8 @@ func (s *Stage) batch(ctx context.Context, out chan<- []*item) error {
 
 // Flush is the offline, synchronous mode (classify --llm, eval): it asks about
 // everything queued so far, batch by batch on the caller's goroutine, and
-// returns the opinions in the order Consider saw the events. It returns
-// ctx.Err() when cancelled, with the opinions gathered until then.
+// returns the opinions in the order Consider saw the events. When ctx is
+// cancelled the rest are resolved as failed (degraded) and ctx.Err() returned.
 func (s *Stage) Flush(ctx context.Context) ([]Opinion, error) {
 	if !s.Enabled() {
 		return nil, nil
@@ -348,8 +348,13 @@ func (s *Stage) Flush(ctx context.Context) ([]Opinion, error) {
 		}
 	}
 	var ops []Opinion
-	for i := 0; i < len(items) && ctx.Err() == nil; i += s.cfg.BatchSize {
-		ops = append(ops, s.process(ctx, items[i:min(i+s.cfg.BatchSize, len(items))])...)
+	for i := 0; i < len(items); i += s.cfg.BatchSize {
+		b := items[i:min(i+s.cfg.BatchSize, len(items))]
+		if ctx.Err() != nil { // resolve the rest so no template stays pending forever
+			ops = append(ops, s.resolve(b, OutcomeError, nil)...)
+			continue
+		}
+		ops = append(ops, s.process(ctx, b)...)
 	}
 	slices.SortFunc(ops, func(a, b Opinion) int { return cmp.Compare(a.seq, b.seq) })
 	return ops, ctx.Err()

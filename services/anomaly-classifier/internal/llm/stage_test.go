@@ -950,3 +950,24 @@ func TestConsiderNeverBlocksOnHangingEndpoint(t *testing.T) {
 	}
 	stop() // Run returns although a call is stuck: cancelling ctx aborts it; goleak checks the rest
 }
+
+func TestFlushCancelledResolvesEverything(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	s, _ := newStage(t, testConfig(srv.URL), llmtest.NewClock(t0))
+	s.Consider(verdict("a", "T", "x", 0.5), false)
+	s.Consider(verdict("b", "T", "x", 0.5), false) // waits behind a
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ops, err := s.Flush(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Flush err = %v", err)
+	}
+	if len(ops) != 2 || !ops[0].Degraded || !ops[1].Degraded || srv.Calls() != 0 {
+		t.Fatalf("opinions = %+v, calls %d", ops, srv.Calls())
+	}
+	// Template T is not left pending: the next occurrence gets its own request.
+	s.Consider(verdict("c", "T", "x", 0.5), false)
+	if ops := flush(t, s); len(ops) != 1 || ops[0].Outcome != OutcomeOK {
+		t.Fatalf("after cancel: %+v", ops)
+	}
+}

@@ -86,13 +86,20 @@ type Server struct {
 // NewServer starts a server answering Sensible by default; it closes at cleanup.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
+	s := Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server answering Sensible by default, for programs (e.g. an
+// offline eval against the fake model); the caller must Close it.
+func Start() *Server {
 	s := &Server{done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.handle)
 	mux.HandleFunc("POST /chat/completions", s.handle)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL + "/v1"
-	t.Cleanup(s.Close)
 	return s
 }
 
