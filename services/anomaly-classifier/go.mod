@@ -2,16 +2,27 @@ module github.com/logwarden/logwarden/services/anomaly-classifier
 
 go 1.26.0
 
-require github.com/logwarden/logwarden/pkg v0.0.0
+require (
+	github.com/logwarden/logwarden/pkg v0.0.0
+	github.com/prometheus/client_golang v1.23.2
+	github.com/sashabaranov/go-openai v1.43.0
+	go.uber.org/goleak v1.3.0
+	go.uber.org/zap v1.28.0
+	golang.org/x/sync v0.24.0
+	google.golang.org/protobuf v1.36.12
+)
 
 require (
-	github.com/prometheus/client_golang v1.23.2 // indirect
-	github.com/sashabaranov/go-openai v1.43.0 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.2 // indirect
+	github.com/prometheus/common v0.66.1 // indirect
+	github.com/prometheus/procfs v0.16.1 // indirect
 	go.uber.org/multierr v1.10.0 // indirect
-	go.uber.org/zap v1.28.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	go.yaml.in/yaml/v2 v2.4.2 // indirect
+	golang.org/x/sys v0.35.0 // indirect
 )
 
 replace github.com/logwarden/logwarden/pkg => ../../pkg
