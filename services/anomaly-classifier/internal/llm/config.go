@@ -18,6 +18,15 @@ const (
 	FormatJSONObject = "json_object"
 )
 
+// Cache keys.
+const (
+	// CacheKeyTemplate shares an answer among all events of a template.
+	CacheKeyTemplate = "template"
+	// CacheKeyTemplateTarget shares it only among events of a template with the
+	// same action and target (file, command), for coarse templates.
+	CacheKeyTemplateTarget = "template_target"
+)
+
 // API types.
 const (
 	APITypeOpenAI = "openai"
@@ -46,6 +55,7 @@ type Config struct {
 	QueueSize int           `mapstructure:"queue_size" desc:"candidates waiting for a request; beyond it they are dropped (counted), never waited for"`
 	CacheSize int           `mapstructure:"cache_size" desc:"answers kept per template (LRU)"`
 	CacheTTL  time.Duration `mapstructure:"cache_ttl" desc:"how long a template's answer is reused"`
+	CacheKey  string        `mapstructure:"cache_key" desc:"template (one answer per template) or template_target (per template, action and target)"`
 
 	// Budget and resilience.
 	MaxRequestsPerMinute int           `mapstructure:"max_requests_per_minute" desc:"request budget per sliding minute (0 = unlimited)"`
@@ -78,6 +88,7 @@ func DefaultConfig() Config {
 		QueueSize:            1024,
 		CacheSize:            4096,
 		CacheTTL:             time.Hour,
+		CacheKey:             CacheKeyTemplate,
 		MaxRequestsPerMinute: 60,
 		MaxTokensPerHour:     500_000,
 		MaxOutputTokens:      2048,
@@ -183,6 +194,11 @@ func (c Config) Validate() error {
 			}
 			bad(d.key, "%s, got %s", want, d.v)
 		}
+	}
+	switch c.CacheKey {
+	case CacheKeyTemplate, CacheKeyTemplateTarget:
+	default:
+		bad("cache_key", "must be %q or %q, got %q", CacheKeyTemplate, CacheKeyTemplateTarget, c.CacheKey)
 	}
 	switch c.ResponseFormat {
 	case FormatJSONSchema, FormatJSONObject:

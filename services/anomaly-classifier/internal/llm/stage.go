@@ -204,7 +204,7 @@ func (s *Stage) Consider(v *logwardenpb.Verdict, newTemplate bool) Decision {
 		return Skipped
 	}
 	s.m.candidate()
-	tid := v.GetTemplateId()
+	tid := s.cacheKey(v)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -242,6 +242,17 @@ func (s *Stage) Consider(v *logwardenpb.Verdict, newTemplate bool) Decision {
 		s.pending[tid] = it
 	}
 	return Queued
+}
+
+// cacheKey is what answers are shared by: the template id, plus the event's
+// action and target with cache_key=template_target ("" = not cached).
+func (s *Stage) cacheKey(v *logwardenpb.Verdict) string {
+	tid := v.GetTemplateId()
+	if tid == "" || s.cfg.CacheKey != CacheKeyTemplateTarget {
+		return tid
+	}
+	e := v.GetEvent()
+	return tid + "\x00" + e.GetAction() + "\x00" + e.GetTarget()
 }
 
 func (s *Stage) degrade(v *logwardenpb.Verdict, o Outcome) Decision {
@@ -413,7 +424,7 @@ func (s *Stage) resolve(batch []*item, o Outcome, js map[*item]judgement) []Opin
 	s.mu.Lock()
 	for _, it := range batch {
 		j, ok := js[it]
-		tid := it.verdict.GetTemplateId()
+		tid := s.cacheKey(it.verdict)
 		if tid != "" {
 			if ok {
 				s.cache.put(now, tid, j)

@@ -290,6 +290,36 @@ func TestCachePerTemplate(t *testing.T) {
 	}
 }
 
+func TestCacheKeyTemplateTarget(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	cfg := testConfig(srv.URL)
+	cfg.CacheKey = CacheKeyTemplateTarget
+	s, _ := newStage(t, cfg, llmtest.NewClock(t0))
+	withTarget := func(id, target string) *logwardenpb.Verdict {
+		v := verdict(id, "T-cmd", "bob executed command '"+target+"'", 0.5)
+		v.Event.Action, v.Event.Target = "command", target
+		return v
+	}
+	s.Consider(withTarget("a", "bash -i"), true)
+	flush(t, s)
+	// Same template, other command: not answered by the reverse shell's verdict.
+	ls := withTarget("b", "ls -la")
+	if d := s.Consider(ls, false); d != Queued {
+		t.Fatalf("other target = %v, want queued (own request)", d)
+	}
+	if ops := flush(t, s); ops[0].Anomalous {
+		t.Errorf("ls judged anomalous: %+v", ops[0])
+	}
+	// Same template and target: cached.
+	again := withTarget("c", "bash -i")
+	if d := s.Consider(again, false); d != Cached || !again.Anomalous {
+		t.Errorf("same target = %v anomalous %v", d, again.Anomalous)
+	}
+	if srv.Calls() != 2 {
+		t.Errorf("calls = %d, want 2", srv.Calls())
+	}
+}
+
 func TestCacheIsBoundedLRU(t *testing.T) {
 	c := newCache(2, time.Hour)
 	c.put(t0, "a", judgement{Score: 1})
