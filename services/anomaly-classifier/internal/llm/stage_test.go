@@ -1001,3 +1001,45 @@ func TestFlushCancelledResolvesEverything(t *testing.T) {
 		t.Fatalf("after cancel: %+v", ops)
 	}
 }
+
+func TestEndpointFlavours(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	tests := []struct {
+		name     string
+		mut      func(*Config)
+		path     string
+		azureKey bool
+	}{
+		{"openai-compatible", func(c *Config) {}, "/v1/chat/completions", false},
+		{"base url without /v1 (trailing slash)", func(c *Config) { c.BaseURL = srv.Root + "/" }, "/chat/completions", false},
+		{"azure", func(c *Config) { c.APIType, c.BaseURL, c.Model = APITypeAzure, srv.Root, "gpt-4o-mini-prod" }, "/openai/deployments/gpt-4o-mini-prod/chat/completions", true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(srv.URL)
+			tt.mut(&cfg)
+			s, _ := newStage(t, cfg, llmtest.NewClock(t0))
+			s.Consider(verdict("a", "", "alice logged in", 0.5), false)
+			if ops := flush(t, s); ops[0].Outcome != OutcomeOK {
+				t.Fatalf("outcome %v", ops[0].Outcome)
+			}
+			r := srv.Requests()[i]
+			if r.Path != tt.path || r.AzureKey != tt.azureKey {
+				t.Errorf("request to %s (azure key %v), want %s (%v)", r.Path, r.AzureKey, tt.path, tt.azureKey)
+			}
+			if tt.azureKey && !strings.Contains(r.Query, "api-version="+cfg.APIVersion) {
+				t.Errorf("azure query %q lacks the api-version", r.Query)
+			}
+		})
+	}
+}
+
+func TestSlowButInTime(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	srv.SetDefault(llmtest.Step{Behavior: llmtest.Slow, Delay: 20 * time.Millisecond})
+	s, _ := newStage(t, testConfig(srv.URL), llmtest.NewClock(t0))
+	s.Consider(verdict("a", "", "bob accessed file '/etc/shadow'", 0.5), false)
+	if ops := flush(t, s); ops[0].Outcome != OutcomeOK || !ops[0].Anomalous {
+		t.Fatalf("opinion = %+v", ops[0])
+	}
+}

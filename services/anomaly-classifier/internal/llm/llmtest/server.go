@@ -53,6 +53,8 @@ type Step struct {
 // Request is one call as the server saw it.
 type Request struct {
 	Path           string
+	Query          string
+	AzureKey       bool // the key came in Azure's api-key header
 	Model          string
 	System, User   string
 	ResponseFormat string // "json_schema", "json_object" or ""
@@ -63,12 +65,15 @@ type Request struct {
 }
 
 // Server is an OpenAI-compatible chat-completions endpoint on httptest: POST
-// /v1/chat/completions and /chat/completions. Calls follow the scripted steps
+// /v1/chat/completions and /chat/completions (and Azure's
+// /openai/deployments/{deployment}/chat/completions, base URL = Root). Calls follow the scripted steps
 // in order, then the default step. It counts calls and tokens and reports
 // `usage` in answers (prompt tokens ≈ characters/4 of the messages).
 type Server struct {
 	// URL is the base URL for OPENAI_BASE_URL (ends in /v1).
 	URL string
+	// Root is the server without a path, the base URL of an Azure resource.
+	Root string
 
 	srv  *httptest.Server
 	done chan struct{}
@@ -98,8 +103,10 @@ func Start() *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.handle)
 	mux.HandleFunc("POST /chat/completions", s.handle)
+	mux.HandleFunc("POST /openai/deployments/{deployment}/chat/completions", s.handle) // Azure OpenAI
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL + "/v1"
+	s.Root = s.srv.URL
 	return s
 }
 
@@ -176,7 +183,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "body is not JSON", "invalid_request_error")
 		return
 	}
-	req := Request{Path: r.URL.Path, Model: cr.Model}
+	req := Request{Path: r.URL.Path, Query: r.URL.RawQuery, AzureKey: r.Header.Get("api-key") != "", Model: cr.Model}
 	for _, m := range cr.Messages {
 		switch m.Role {
 		case "system":
