@@ -171,6 +171,9 @@ func (c Config) Validate() error {
 			bad(p.key, "must not be negative, got %d", p.v)
 		}
 	}
+	if c.MaxTokensPerHour > 0 && c.MaxOutputTokens > 0 && c.MaxTokensPerHour < 2*c.MaxOutputTokens {
+		bad("max_tokens_per_hour", "must allow at least one request: ≥ 2 × openai.max_output_tokens (%d), got %d", 2*c.MaxOutputTokens, c.MaxTokensPerHour)
+	}
 	if c.MaxRetries > 10 {
 		bad("max_retries", "must be at most 10, got %d", c.MaxRetries)
 	}

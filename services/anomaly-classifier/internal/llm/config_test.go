@@ -34,6 +34,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"negative linger", func(c *Config) { c.Linger = -time.Second }, "openai.linger"},
 		{"zero ttl", func(c *Config) { c.CacheTTL = 0 }, "openai.cache_ttl"},
 		{"bad url", func(c *Config) { c.BaseURL = "localhost:11434" }, "openai.base_url"},
+		{"token budget below one request", func(c *Config) { c.MaxTokensPerHour, c.MaxOutputTokens = 1000, 1000 }, "openai.max_tokens_per_hour"},
 		{"bad cache key", func(c *Config) { c.CacheKey = "event" }, "openai.cache_key"},
 		{"bad format", func(c *Config) { c.ResponseFormat = "yaml" }, "openai.response_format"},
 		{"bad api type", func(c *Config) { c.APIType = "bedrock" }, "openai.api_type"},

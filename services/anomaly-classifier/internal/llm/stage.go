@@ -406,6 +406,7 @@ func (s *Stage) process(ctx context.Context, batch []*item) []Opinion {
 }
 
 func (s *Stage) settleBreaker(ctx context.Context, o Outcome) {
+	before := s.breaker.current()
 	switch {
 	case o == OutcomeOK:
 		s.breaker.record(s.clock.Now(), true)
@@ -413,6 +414,13 @@ func (s *Stage) settleBreaker(ctx context.Context, o Outcome) {
 		s.breaker.release() // nothing was learnt about the endpoint
 	default:
 		s.breaker.record(s.clock.Now(), false)
+	}
+	switch after := s.breaker.current(); {
+	case after == breakerOpen && before != breakerOpen:
+		s.log.Warn("llm circuit open: verdicts go on degraded, from the other stages alone",
+			zap.Stringer("last_outcome", o), zap.Duration("cooldown", s.cfg.BreakerCooldown))
+	case after == breakerClosed && before != breakerClosed:
+		s.log.Info("llm circuit closed: second opinions resume")
 	}
 }
 
