@@ -660,19 +660,31 @@ func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func TestTimeoutMarksDegraded(t *testing.T) {
-	srv := llmtest.NewServer(t)
-	srv.SetDefault(llmtest.Step{Behavior: llmtest.Hang})
-	cfg := testConfig(srv.URL)
-	cfg.Timeout = 50 * time.Millisecond
-	cfg.MaxRetries = 3
-	s, _ := newStage(t, cfg, llmtest.NewAutoClock(t0))
-	s.Consider(verdict("a", "", "alice logged in", 0.5), false)
-	ops := flush(t, s)
-	if ops[0].Outcome != OutcomeTimeout || !ops[0].Degraded {
-		t.Fatalf("opinion = %+v, want timeout, degraded", ops[0])
-	}
-	if srv.Calls() != 1 {
-		t.Errorf("calls = %d: a timeout must not be retried", srv.Calls())
+	for name, step := range map[string]llmtest.Step{
+		"hanging":                 {Behavior: llmtest.Hang},
+		"slower than the timeout": {Behavior: llmtest.Slow, Delay: time.Minute},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := llmtest.NewServer(t)
+			srv.SetDefault(step)
+			cfg := testConfig(srv.URL)
+			cfg.Timeout = 50 * time.Millisecond
+			cfg.MaxRetries = 3
+			s, _ := newStage(t, cfg, llmtest.NewAutoClock(t0))
+			v := verdict("a", "", "alice logged in", 0.5, ruleHit())
+			s.Consider(v, false)
+			ops := flush(t, s)
+			if ops[0].Outcome != OutcomeTimeout || !ops[0].Degraded {
+				t.Fatalf("opinion = %+v, want timeout, degraded", ops[0])
+			}
+			Merge(v, ops[0])
+			if !v.Degraded || len(v.Findings) != 1 {
+				t.Errorf("verdict after a timeout: degraded %v, findings %v", v.Degraded, v.Findings)
+			}
+			if srv.Calls() != 1 {
+				t.Errorf("calls = %d: a timeout must not be retried", srv.Calls())
+			}
+		})
 	}
 }
 
