@@ -71,7 +71,12 @@ func (b *budget) reserve(now time.Time, estimate int) (reservation, bool) {
 	if b.maxTokens > 0 && b.used+estimate > b.maxTokens {
 		return reservation{}, false
 	}
-	b.requests = append(b.requests, now)
+	if b.maxRequests > 0 { // an unlimited budget keeps no history
+		b.requests = append(b.requests, now)
+	}
+	if b.maxTokens == 0 {
+		return reservation{}, true
+	}
 	b.nextID++
 	b.tokens = append(b.tokens, tokenCharge{id: b.nextID, at: now, n: estimate})
 	b.used += estimate

@@ -1055,3 +1055,32 @@ func TestSlowButInTime(t *testing.T) {
 		t.Fatalf("opinion = %+v", ops[0])
 	}
 }
+
+func TestConcurrencyLimit(t *testing.T) {
+	srv := llmtest.NewServer(t)
+	srv.SetDefault(llmtest.Step{Behavior: llmtest.Hang})
+	cfg := testConfig(srv.URL)
+	cfg.Concurrency = 2
+	cfg.BatchSize = 1
+	cfg.Linger = 0
+	cfg.Timeout = time.Hour
+	s, _ := newStage(t, cfg, llmtest.NewClock(t0))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	for i := range 6 {
+		s.Consider(verdict(string(rune('a'+i)), "", "x", 0.5), false)
+	}
+	for srv.Calls() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	// Both callers are stuck; the rest wait in the batcher and the queue.
+	time.Sleep(50 * time.Millisecond) // grace for a (wrong) third call to show up
+	if got := srv.MaxInFlight(); got != 2 {
+		t.Errorf("max in flight = %d, want 2", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

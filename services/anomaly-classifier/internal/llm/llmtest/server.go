@@ -83,6 +83,8 @@ type Server struct {
 	def       Step
 	script    []Step
 	calls     int
+	inFlight  int
+	maxFlight int
 	tokensIn  int
 	tokensOut int
 	requests  []Request
@@ -138,6 +140,13 @@ func (s *Server) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
+}
+
+// MaxInFlight is the largest number of calls the server was handling at once.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFlight
 }
 
 // Tokens is the usage reported so far.
@@ -203,6 +212,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.calls++
+	s.inFlight++
+	s.maxFlight = max(s.maxFlight, s.inFlight)
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
 	step := s.def
 	if len(s.script) > 0 {
 		step, s.script = s.script[0], s.script[1:]
