@@ -99,7 +99,10 @@ func Run(ctx context.Context, cfg Config, pub Publisher, clock Clock) error {
 	}
 	eps := cfg.Rate
 	if eps == 0 {
-		eps = 1000 // only spaces the simulated events; nothing waits
+		// Nothing waits at rate 0, but the simulated timeline keeps the density of the
+		// default rate, so incidents interleave with normal traffic as they would live
+		// (a faster timeline would stretch each incident over far more normal events).
+		eps = 5
 	}
 	start := clock.Now()
 	g, err := generator.New(generator.Options{Seed: seed, Users: cfg.Users, AnomalyRate: anomaly, EventsPerSecond: eps, Start: start})
