@@ -20,21 +20,21 @@ import (
 type Config struct {
 	// Paths are files or glob patterns (filepath.Match syntax); files that appear later
 	// and match are picked up.
-	Paths []string
+	Paths []string `mapstructure:"paths" desc:"files or globs to follow, comma-separated"`
 	// StartAt is where files found at start without a saved position begin: "end"
 	// (default: only new lines) or "beginning". Files that appear later start at the beginning.
-	StartAt string
+	StartAt string `mapstructure:"start_at" desc:"where files without a saved position start: end or beginning"`
 	// StatePath is the JSON file positions are saved in ("" keeps them in memory only).
-	StatePath string
+	StatePath string `mapstructure:"state_path" desc:"JSON file the read positions are saved in (empty: not saved)"`
 	// PollInterval between checks of the files (default 250 ms).
-	PollInterval time.Duration
+	PollInterval time.Duration `mapstructure:"poll_interval" desc:"how often the files are checked"`
 	// BatchLines is the most lines published at once (default 500).
-	BatchLines int
+	BatchLines int `mapstructure:"batch_lines" desc:"most lines published at once"`
 	// MaxLineBytes: longer lines are cut (the parser marks them truncated) and the rest of
 	// the line is skipped (default 64 KiB).
-	MaxLineBytes int
+	MaxLineBytes int `mapstructure:"-"`
 	// Grace lets a batch being written finish after shutdown began (default 5 s).
-	Grace time.Duration
+	Grace time.Duration `mapstructure:"-"`
 }
 
 // Validate names the key of the first bad setting.
