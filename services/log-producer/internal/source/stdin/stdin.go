@@ -132,7 +132,7 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub Publisher, g *
 				if len(cur) > cfg.MaxLineBytes {
 					cur = cur[:cfg.MaxLineBytes+1]
 				}
-				if len(cur) > 0 {
+				if len(cur) > 0 && !(len(cur) == 1 && cur[0] == '\r') { // blank lines are no events
 					batch = append(batch, publish.Line{Text: string(cur), Source: "stdin"})
 				}
 			}
