@@ -133,7 +133,7 @@ func newUser(name string, fake *gofakeit.Faker, rng *rand.Rand) *User {
 		u.IPs = append(u.IPs, randIP(homeRanges[rng.IntN(len(homeRanges))], rng))
 	}
 	home := "/home/" + name
-	subdirs := []string{"docs", "projects/" + strings.ToLower(fake.HackerNoun()), "reports", "notes", "downloads"}
+	subdirs := []string{"docs", "projects/" + slug(fake.HackerNoun()), "reports", "notes", "downloads"}
 	for i, nFiles := 0, 4+rng.IntN(9); i < nFiles; i++ {
 		word := fileWord(fake)
 		ext := fileExts[rng.IntN(len(fileExts))]
@@ -148,7 +148,7 @@ func newUser(name string, fake *gofakeit.Faker, rng *rand.Rand) *User {
 		u.Dirs = append(u.Dirs, "/tmp")
 	}
 	if u.Ops {
-		u.Dirs = append(u.Dirs, "/var/log/app", "/opt/"+strings.ToLower(fake.HackerNoun()))
+		u.Dirs = append(u.Dirs, "/var/log/app", "/opt/"+slug(fake.HackerNoun()))
 	}
 	for i, nCmd := 0, 4+rng.IntN(6); i < nCmd; i++ {
 		u.Commands = append(u.Commands, benignCommands[rng.IntN(len(benignCommands))])
@@ -162,8 +162,11 @@ func newUser(name string, fake *gofakeit.Faker, rng *rand.Rand) *User {
 }
 
 // fileWord is a lower-case word usable in a file name.
-func fileWord(fake *gofakeit.Faker) string {
-	w := strings.ToLower(fake.Noun())
+func fileWord(fake *gofakeit.Faker) string { return slug(fake.Noun()) }
+
+// slug makes s a lower-case path element without spaces or punctuation.
+func slug(s string) string {
+	w := strings.ToLower(s)
 	w = strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
 			return r

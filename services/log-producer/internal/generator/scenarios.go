@@ -92,9 +92,17 @@ func (g *Generator) jitter(min, max time.Duration) time.Duration {
 	return min + time.Duration(g.rng.Int64N(int64(max-min)+1))
 }
 
-// actor picks a user at work at t and the IP of their session (or a usual one).
+// actor picks a user at work at t, preferably one with an open session (logged in within
+// the last 2 hours), and the IP of that session (else the user's first usual IP).
 func (g *Generator) actor(t time.Time) (*User, string) {
 	i := g.pickActive(t)
+	for try := 0; try < 20; try++ {
+		s := g.sessions[i]
+		if s.ip != "" && s.remaining > 0 && t.Sub(s.last) <= 2*time.Hour {
+			break
+		}
+		i = g.pickActive(t)
+	}
 	u := g.users[i]
 	if ip := g.sessions[i].ip; ip != "" {
 		return u, ip
