@@ -1,7 +1,9 @@
 package publish
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -29,6 +31,10 @@ type Line struct {
 	Time time.Time
 	// Label is the generator's ground truth.
 	Label *logwardenpb.Label
+	// IDKey, when set, makes the event id deterministic: derived from this key (e.g. the
+	// file and byte offset of the line) and the time parsed from the line, so a line read
+	// again after a crash gets the same id and downstream dedup drops the copy.
+	IDKey string
 }
 
 // Writer writes messages and returns once Kafka acknowledged them (kafkax.Writer).
@@ -89,6 +95,14 @@ func (p *Publisher) Event(l Line, receivedAt time.Time) *logwardenpb.LogEvent {
 		Label:      l.Label,
 	}
 	p.opts.Parser.Parse(l.Text, ev)
+	if l.IDKey != "" {
+		var at time.Time // lines without a time of their own: ids still stable, not sortable
+		if ev.Time != nil {
+			at = ev.Time.AsTime()
+		}
+		sum := sha256.Sum256([]byte(l.IDKey))
+		ev.Id = event.NewIDFrom(at, bytes.NewReader(sum[:]))
+	}
 	switch {
 	case !l.Time.IsZero():
 		ev.Time = timestamppb.New(l.Time)

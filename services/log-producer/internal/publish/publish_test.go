@@ -146,3 +146,20 @@ func TestGraceOutlivesItsParent(t *testing.T) {
 	cancelParent2()
 	<-g2.Done() // ends shortly after the parent; a hang fails the test by timeout
 }
+
+func TestIDKeyMakesIDsDeterministic(t *testing.T) {
+	p := New(&fakeWriter{}, Options{Topic: "t"})
+	at := time.Now()
+	line := "[01/Feb/2024 14:46:21] 10.0.0.1 bob failed to log in"
+	a := p.Event(Line{Text: line, IDKey: "file:1:2:300"}, at)
+	b := p.Event(Line{Text: line, IDKey: "file:1:2:300"}, at.Add(time.Hour))
+	c := p.Event(Line{Text: line, IDKey: "file:1:2:301"}, at)
+	d := p.Event(Line{Text: line}, at)
+	if a.GetId() != b.GetId() || a.GetId() == c.GetId() || a.GetId() == d.GetId() || len(a.GetId()) != 26 {
+		t.Fatalf("ids %s %s %s %s", a.GetId(), b.GetId(), c.GetId(), d.GetId())
+	}
+	// The time part sorts with the line's own time (2024-02-01).
+	if e := p.Event(Line{Text: line, IDKey: "x"}, at); e.GetId()[:10] != a.GetId()[:10] {
+		t.Fatalf("time prefix differs: %s %s", e.GetId(), a.GetId())
+	}
+}

@@ -243,14 +243,15 @@ func (t *Tailer) open(path string, first bool) (*file, error) {
 // batches, saving the position after each acknowledged batch.
 func (t *Tailer) drain(ctx, pctx context.Context, tf *file, final bool) error {
 	for {
-		texts, consumed, eof, err := t.readBatch(tf, final)
+		texts, starts, consumed, eof, err := t.readBatch(tf, final)
 		if err != nil {
 			return err
 		}
 		if len(texts) > 0 {
 			lines := make([]publish.Line, len(texts))
 			for i, s := range texts {
-				lines[i] = publish.Line{Text: s, Source: "file:" + tf.path}
+				lines[i] = publish.Line{Text: s, Source: "file:" + tf.path,
+					IDKey: fmt.Sprintf("file:%d:%d:%d", tf.id.Dev, tf.id.Ino, starts[i])}
 			}
 			if err := t.pub.PublishRetry(pctx, lines); err != nil {
 				return err
@@ -269,11 +270,17 @@ func (t *Tailer) drain(ctx, pctx context.Context, tf *file, final bool) error {
 	}
 }
 
-// readBatch reads up to BatchLines lines from tf's position. consumed counts the bytes
-// behind them (and skipped bytes); an incomplete last line is not consumed unless final.
-func (t *Tailer) readBatch(tf *file, final bool) (texts []string, consumed int64, eof bool, err error) {
+// readBatch reads up to BatchLines lines from tf's position, with the file offset each
+// line starts at. consumed counts the bytes behind them (and skipped bytes); an incomplete
+// last line is not consumed unless final.
+func (t *Tailer) readBatch(tf *file, final bool) (texts []string, starts []int64, consumed int64, eof bool, err error) {
 	if _, err := tf.f.Seek(tf.offset, io.SeekStart); err != nil {
-		return nil, 0, false, fmt.Errorf("seek: %w", err)
+		return nil, nil, 0, false, fmt.Errorf("seek: %w", err)
+	}
+	start := tf.offset // where the line being read began
+	emit := func(s string) {
+		texts = append(texts, s)
+		starts = append(starts, start)
 	}
 	t.br.Reset(tf.f)
 	max := t.cfg.MaxLineBytes
@@ -285,6 +292,7 @@ func (t *Tailer) readBatch(tf *file, final bool) (texts []string, consumed int64
 			consumed += int64(len(chunk))
 			if tf.skipping {
 				tf.skipping = false
+				start = tf.offset + consumed
 				continue
 			}
 			cur = append(cur, chunk[:len(chunk)-1]...)
@@ -292,9 +300,10 @@ func (t *Tailer) readBatch(tf *file, final bool) (texts []string, consumed int64
 				cur = cur[:max+1]
 			}
 			if len(cur) > 0 && !(len(cur) == 1 && cur[0] == '\r') {
-				texts = append(texts, string(cur))
+				emit(string(cur))
 			}
 			cur = cur[:0]
+			start = tf.offset + consumed
 		case errors.Is(err, bufio.ErrBufferFull):
 			consumed += int64(len(chunk))
 			if tf.skipping {
@@ -304,7 +313,7 @@ func (t *Tailer) readBatch(tf *file, final bool) (texts []string, consumed int64
 			if len(cur) > max {
 				// Publish the head now (the parser cuts it and marks it truncated) and skip
 				// the rest of the line, so memory stays bounded whatever the line's length.
-				texts = append(texts, string(cur[:max+1]))
+				emit(string(cur[:max+1]))
 				cur = cur[:0]
 				tf.skipping = true
 			}
@@ -314,17 +323,17 @@ func (t *Tailer) readBatch(tf *file, final bool) (texts []string, consumed int64
 				if !tf.skipping {
 					cur = append(cur, chunk...)
 					if len(cur) > 0 {
-						texts = append(texts, string(cur[:min(len(cur), max+1)]))
+						emit(string(cur[:min(len(cur), max+1)]))
 					}
 				}
 				tf.skipping = false
 			} else if !tf.skipping {
 				consumed -= int64(len(cur)) // read again next poll, when the line is complete
 			}
-			return texts, consumed, true, nil
+			return texts, starts, consumed, true, nil
 		default:
-			return texts, 0, false, fmt.Errorf("read: %w", err)
+			return nil, nil, 0, false, fmt.Errorf("read: %w", err)
 		}
 	}
-	return texts, consumed, false, nil
+	return texts, starts, consumed, false, nil
 }

@@ -254,3 +254,21 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestLinesCarryTheirFileOffsetAsIDKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	appendTo(t, path, "ab\n\ncd\n"+strings.Repeat("z", 30)+"\nef\n")
+	rec := &recorder{}
+	tl := newTailer(t, Config{Paths: []string{path}, StartAt: "beginning", MaxLineBytes: 5}, rec)
+	poll(t, tl)
+	var offsets []string
+	for _, l := range rec.lines {
+		parts := strings.Split(l.IDKey, ":")
+		offsets = append(offsets, parts[len(parts)-1])
+		if !strings.HasPrefix(l.IDKey, "file:") || len(parts) != 4 {
+			t.Fatalf("IDKey %q", l.IDKey)
+		}
+	}
+	// "ab\n" at 0, "\n" at 3, "cd\n" at 4, 30 z + "\n" at 7, "ef\n" at 38.
+	equal(t, offsets, "0", "4", "7", "38")
+}
