@@ -126,7 +126,7 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request) ([]publish.Line, 
 			return nil, &badRequest{http.StatusUnsupportedMediaType, "bad Content-Type: " + err.Error()}
 		}
 		switch mt {
-		case "text/plain":
+		case "text/plain", "application/x-www-form-urlencoded": // the latter: curl --data-binary's default
 		case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/json":
 			ndjson = true
 		default:

@@ -55,6 +55,8 @@ func TestIngest(t *testing.T) {
 		{name: "text lines", contentType: "text/plain; charset=utf-8", body: "a\r\n\nb\n", code: 202,
 			want: []publish.Line{{Text: "a", Source: "http"}, {Text: "b", Source: "http"}}},
 		{name: "no content type is text", body: "only", code: 202, want: []publish.Line{{Text: "only", Source: "http"}}},
+		{name: "curl's default type is text", contentType: "application/x-www-form-urlencoded", body: "a=b&c", code: 202,
+			want: []publish.Line{{Text: "a=b&c", Source: "http"}}},
 		{name: "ndjson", contentType: "application/x-ndjson",
 			body: `{"message":"m1","host":"web1","source":"nginx","time":"2026-11-24T06:00:00Z"}` + "\n" + `{"message":"m2"}`, code: 202,
 			want: []publish.Line{{Text: "m1", Host: "web1", Source: "nginx", Time: when}, {Text: "m2", Source: "http"}}},
