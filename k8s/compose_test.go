@@ -1,0 +1,180 @@
+package k8s
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// loadCompose loads docker-compose.yml as `docker compose` would, with a stub .env in
+// place of the user's (an empty one: the file's own defaults apply).
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	stub := filepath.Join(t.TempDir(), "stub.env")
+	if err := os.WriteFile(stub, []byte("# stub\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := cli.NewProjectOptions(
+		[]string{filepath.Join(root, "docker-compose.yml")},
+		cli.WithWorkingDirectory(root),
+		cli.WithEnvFiles(stub),
+		cli.WithDotEnv,
+		cli.WithoutEnvironmentResolution, // keep env_file apart from environment
+	)
+	if err != nil {
+		t.Fatalf("compose options: %v", err)
+	}
+	p, err := cli.ProjectFromOptions(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	return p
+}
+
+func TestComposeServices(t *testing.T) {
+	p := loadCompose(t)
+	want := append([]string{"kafka", "topic-init"}, services...)
+	for _, n := range want {
+		if _, ok := p.Services[n]; !ok {
+			t.Errorf("service %q missing (have %v)", n, p.ServiceNames())
+		}
+	}
+	if len(p.Services) != len(want) {
+		t.Errorf("services = %v, want exactly %v", p.ServiceNames(), want)
+	}
+}
+
+func TestComposeKafka(t *testing.T) {
+	p := loadCompose(t)
+	for _, n := range []string{"kafka", "topic-init"} {
+		s := p.Services[n]
+		name, tag, _ := strings.Cut(s.Image, ":")
+		if name != "apache/kafka" || tag == "" || tag == "latest" {
+			t.Errorf("%s image = %q, want apache/kafka with a pinned tag", n, s.Image)
+		}
+	}
+	k := p.Services["kafka"]
+	if k.HealthCheck == nil || len(k.HealthCheck.Test) < 2 || k.HealthCheck.Disable {
+		t.Fatalf("kafka healthcheck = %+v, want a command", k.HealthCheck)
+	}
+	if !strings.Contains(strings.Join(k.HealthCheck.Test, " "), "kafka-broker-api-versions.sh") {
+		t.Errorf("kafka healthcheck %v does not ask the broker for its API versions", k.HealthCheck.Test)
+	}
+	env := map[string]string{}
+	for key, v := range k.Environment {
+		if v != nil {
+			env[key] = *v
+		}
+	}
+	if env["KAFKA_PROCESS_ROLES"] != "broker,controller" {
+		t.Errorf("KAFKA_PROCESS_ROLES = %q, want a single KRaft node", env["KAFKA_PROCESS_ROLES"])
+	}
+	for _, l := range []string{"INTERNAL://kafka:19092", "HOST://localhost:9092"} {
+		if !strings.Contains(env["KAFKA_ADVERTISED_LISTENERS"], l) {
+			t.Errorf("KAFKA_ADVERTISED_LISTENERS = %q, want %s", env["KAFKA_ADVERTISED_LISTENERS"], l)
+		}
+	}
+	hostPort := false
+	for _, pc := range k.Ports {
+		hostPort = hostPort || (pc.Published == "9092" && pc.Target == 9092)
+	}
+	if !hostPort {
+		t.Errorf("kafka ports = %+v, want 9092 published on the host", k.Ports)
+	}
+
+	ti := p.Services["topic-init"]
+	if d, ok := ti.DependsOn["kafka"]; !ok || d.Condition != types.ServiceConditionHealthy {
+		t.Errorf("topic-init depends_on kafka = %+v, want service_healthy", d)
+	}
+	script := strings.Join(append(append([]string{}, ti.Entrypoint...), ti.Command...), " ")
+	for _, want := range []string{"--if-not-exists", "logs.raw", "logs.verdicts", "alerts", "logs.raw.dlq", "alerts.dlq", "--partitions 6", "kafka:19092"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("topic-init command lacks %q:\n%s", want, script)
+		}
+	}
+	if ti.Restart != "" && ti.Restart != "no" {
+		t.Errorf("topic-init restart = %q, want a one-shot", ti.Restart)
+	}
+}
+
+func TestComposeAppServices(t *testing.T) {
+	p := loadCompose(t)
+	root, _ := filepath.Abs(repoRoot)
+	ports := map[string]uint32{"log-producer": 8081, "anomaly-classifier": 8082, "slack-notifier": 8083}
+	for _, n := range services {
+		t.Run(n, func(t *testing.T) {
+			s := p.Services[n]
+			if s.Build == nil {
+				t.Fatal("no build section")
+			}
+			if filepath.Clean(s.Build.Context) != root {
+				t.Errorf("build context = %q, want the repository root %q (go.work, pkg/)", s.Build.Context, root)
+			}
+			if want := "services/" + n + "/Dockerfile"; filepath.ToSlash(s.Build.Dockerfile) != want {
+				t.Errorf("dockerfile = %q, want %q", s.Build.Dockerfile, want)
+			}
+			if _, err := os.Stat(filepath.Join(root, s.Build.Dockerfile)); err != nil {
+				t.Errorf("dockerfile: %v", err)
+			}
+			if d, ok := s.DependsOn["kafka"]; !ok || d.Condition != types.ServiceConditionHealthy {
+				t.Errorf("depends_on kafka = %+v, want service_healthy", d)
+			}
+			if d, ok := s.DependsOn["topic-init"]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+				t.Errorf("depends_on topic-init = %+v, want service_completed_successfully", d)
+			}
+			envFileOK := false
+			for _, ef := range s.EnvFiles {
+				envFileOK = envFileOK || (filepath.Base(ef.Path) == ".env" && !bool(ef.Required))
+			}
+			if !envFileOK {
+				t.Errorf("env_file = %+v, want .env with required: false", s.EnvFiles)
+			}
+			if b := s.Environment["KAFKA_BROKERS"]; b == nil || *b != "kafka:19092" {
+				t.Errorf("KAFKA_BROKERS = %v, want the internal listener kafka:19092", b)
+			}
+			for _, pc := range s.Ports {
+				if pc.Target != ports[n] {
+					t.Errorf("port %+v: the service listens on %d", pc, ports[n])
+				}
+			}
+			env := serviceEnv(t, n)
+			for key := range s.Environment {
+				if !env.names[key] {
+					t.Errorf("environment sets %s, which %s does not read (names from %s)", key, n, env.from)
+				}
+			}
+		})
+	}
+}
+
+// TestComposeClassifierScales: `docker compose up --scale anomaly-classifier=3` needs no
+// fixed name and no fixed host port.
+func TestComposeClassifierScales(t *testing.T) {
+	p := loadCompose(t)
+	s := p.Services["anomaly-classifier"]
+	if s.ContainerName != "" {
+		t.Errorf("container_name = %q: replicas would collide", s.ContainerName)
+	}
+	for _, pc := range s.Ports {
+		if pc.Published != "" {
+			t.Errorf("published port %+v: replicas would collide", pc)
+		}
+	}
+	for _, n := range p.ServiceNames() {
+		if p.Services[n].ContainerName != "" {
+			t.Errorf("%s has container_name %q", n, p.Services[n].ContainerName)
+		}
+	}
+	if got := p.Services["log-producer"].Environment["SOURCES"]; got == nil || *got != "generator,http" {
+		t.Errorf("producer SOURCES = %v, want generator,http by default", got)
+	}
+}
