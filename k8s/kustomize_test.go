@@ -471,7 +471,7 @@ func TestAutoscaling(t *testing.T) {
 				}
 				claim("ScaledObject "+n, s.Spec.ScaleTargetRef.Kind, s.Spec.ScaleTargetRef.Name)
 				if s.Spec.MaxReplicaCount == nil || *s.Spec.MaxReplicaCount > logsRawPartitions {
-					t.Errorf("ScaledObject %s maxReplicaCount %v, want ≤ %d partitions", n, s.Spec.MaxReplicaCount, logsRawPartitions)
+					t.Errorf("ScaledObject %s maxReplicaCount %v, want ≤ %d partitions", n, deref(s.Spec.MaxReplicaCount), logsRawPartitions)
 				}
 				if s.Spec.MinReplicaCount == nil || s.Spec.MaxReplicaCount == nil || *s.Spec.MinReplicaCount > *s.Spec.MaxReplicaCount {
 					t.Errorf("ScaledObject %s min/max replicas inconsistent", n)
@@ -526,4 +526,11 @@ func configMapNameFor(r *rendered, service, key string) string {
 		}
 	}
 	return ""
+}
+
+func deref(p *int32) any {
+	if p == nil {
+		return "unset"
+	}
+	return *p
 }
