@@ -178,3 +178,37 @@ func TestComposeClassifierScales(t *testing.T) {
 		t.Errorf("producer SOURCES = %v, want generator,http by default", got)
 	}
 }
+
+// TestEnvExampleNamesAreRead: every variable .env.example offers is read by at least one
+// service, and it offers the settings DESIGN.md names.
+func TestEnvExampleNamesAreRead(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	for _, s := range services {
+		for n := range serviceEnv(t, s).names {
+			read[n] = true
+		}
+	}
+	offered := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		l := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "#"))
+		name, _, ok := strings.Cut(l, "=")
+		if !ok || name == "" || strings.ContainsAny(name, " ()") || strings.ToUpper(name) != name {
+			continue
+		}
+		offered[name] = true
+		if !read[name] {
+			t.Errorf(".env.example offers %s, which no service reads", name)
+		}
+	}
+	for _, n := range []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN",
+		"SLACK_CHANNEL", "LOG_LEVEL", "LOG_FORMAT", "KAFKA_BROKERS", "KAFKA_TLS_ENABLED", "KAFKA_SASL_MECHANISM",
+		"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "SOURCES"} {
+		if !offered[n] {
+			t.Errorf(".env.example does not offer %s", n)
+		}
+	}
+}
