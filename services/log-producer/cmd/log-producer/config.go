@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/log-producer/internal/ingest"
-	"github.com/logwarden/logwarden/services/log-producer/internal/opsrv"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source/gensource"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source/tail"
 )
@@ -17,7 +17,7 @@ import (
 type Config struct {
 	Kafka  kafkax.Config       `mapstructure:"kafka"`
 	Writer kafkax.WriterConfig `mapstructure:"writer"`
-	Log    opsrv.LogConfig     `mapstructure:"log"`
+	Log    obs.LogConfig       `mapstructure:"log"`
 	HTTP   HTTPConfig          `mapstructure:"http"`
 
 	Topic            string   `mapstructure:"topic" desc:"topic the LogEvents are written to"`
@@ -44,7 +44,7 @@ func defaultConfig() Config {
 	return Config{
 		Kafka:            kc,
 		Writer:           kafkax.DefaultWriterConfig(),
-		Log:              opsrv.LogConfig{Level: "info", Format: "console"},
+		Log:              obs.DefaultLogConfig(),
 		HTTP:             HTTPConfig{Addr: ":8081", MaxBodyBytes: ic.MaxBodyBytes, PublishTimeout: ic.PublishTimeout},
 		Topic:            "logs.raw",
 		TopicPartitions:  6,

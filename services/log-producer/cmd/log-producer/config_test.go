@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logwarden/logwarden/services/log-producer/internal/conf"
+	"github.com/logwarden/logwarden/pkg/config"
 )
 
 func load(args []string, env map[string]string) (Config, error) {
 	cfg := defaultConfig()
-	_, err := conf.Load(&cfg, conf.Options{Name: "log-producer", Args: args, EnvFile: "testdata/none.env",
+	_, err := config.Load(&cfg, config.Options{Name: "log-producer", Args: args, EnvFile: "testdata/none.env",
 		Getenv: func(k string) string { return env[k] }})
 	return cfg, err
 }
@@ -55,7 +55,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"file without paths", []string{"--sources", "file"}, nil, "file.paths (FILE_PATHS)"},
 		{"bad start_at", []string{"--sources", "file", "--file-paths", "x", "--file-start-at", "middle"}, nil, "file.start_at"},
 		{"bad rate", nil, map[string]string{"GENERATOR_RATE": "-1"}, "generator.rate (GENERATOR_RATE)"},
-		{"rate not a number", nil, map[string]string{"GENERATOR_RATE": "fast"}, "generator.rate (GENERATOR_RATE"},
+		{"rate not a number", nil, map[string]string{"GENERATOR_RATE": "fast"}, `key "generator.rate" (env GENERATOR_RATE)`},
 		{"no brokers", nil, map[string]string{"KAFKA_BROKERS": " , "}, "kafka.brokers"},
 		{"empty topic", []string{"--topic", " "}, nil, "topic (TOPIC)"},
 		{"body limit", []string{"--http-max-body-bytes", "0"}, nil, "http.max_body_bytes"},

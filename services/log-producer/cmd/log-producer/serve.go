@@ -10,11 +10,11 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/logwarden/logwarden/pkg/config"
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/logparse"
-	"github.com/logwarden/logwarden/services/log-producer/internal/conf"
+	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/log-producer/internal/ingest"
-	"github.com/logwarden/logwarden/services/log-producer/internal/opsrv"
 	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source/gensource"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source/stdin"
@@ -26,8 +26,8 @@ import (
 // with a count or duration).
 func serve(ctx context.Context, args []string, getenv func(string) string, stdinR io.Reader, stdout, stderr io.Writer) error {
 	cfg := defaultConfig()
-	rest, err := conf.Load(&cfg, conf.Options{Name: "log-producer", Args: args, Getenv: getenv, Usage: stderr})
-	if errors.Is(err, conf.ErrHelp) {
+	rest, err := config.Load(&cfg, config.Options{Name: "log-producer", Args: args, Getenv: getenv, Usage: stderr})
+	if errors.Is(err, config.ErrHelp) {
 		return errHelp
 	}
 	if err != nil {
@@ -36,7 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdin
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected argument %q (commands: run, generate)", rest[0])
 	}
-	log, err := opsrv.NewLogger(cfg.Log, stderr)
+	log, err := obs.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdin
 	log.Info("starting log-producer", zap.String("topic", cfg.Topic), zap.Strings("brokers", cfg.Kafka.Brokers),
 		zap.Any("sources", srcs), zap.String("http.addr", cfg.HTTP.Addr))
 
-	reg := opsrv.NewRegistry()
+	reg := obs.NewRegistry()
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = kafkax.EnsureTopics(tctx, cfg.Kafka, kafkax.TopicSpec{Name: cfg.Topic, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.TopicReplication})
 	cancel()
@@ -69,7 +69,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdin
 	})
 
 	ready := func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.Kafka) }
-	srv := opsrv.NewServer(cfg.HTTP.Addr, reg, ready, log)
+	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, ready, log)
+	if err != nil {
+		return fmt.Errorf("http.addr (HTTP_ADDR) %s: %w", cfg.HTTP.Addr, err)
+	}
 	if srcs["http"] {
 		srv.Handle(ingest.Path, ingest.NewHandler(ingest.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, PublishTimeout: cfg.HTTP.PublishTimeout}, pub, log, reg))
 	}
