@@ -16,6 +16,10 @@ build: ## build the three services into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do (cd services/$$s && go build -o ../../$(BIN)/$$s ./cmd/$$s) || exit 1; echo "built $(BIN)/$$s"; done
 
+.PHONY: run
+run: ## the whole pipeline locally: Kafka, generator at 5 events/s, classifier, notifier (Ctrl-C stops all)
+	@scripts/run.sh
+
 .PHONY: test
 test: ## proto check, lint, unit + integration tests on a real Kafka broker it starts and stops
 	@scripts/test.sh
