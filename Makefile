@@ -41,8 +41,8 @@ kafka-down: ## stop the local Kafka (data kept; `scripts/kafka/kafka.sh reset` d
 	@scripts/kafka/kafka.sh down
 
 .PHONY: bench
-bench: ## benchmarks of every module (hot paths, and Kafka on a real broker)
-	@scripts/with-kafka.sh bash -c 'for d in $(MODULES); do (cd $$d && go test -tags integration -run "^$$" -bench . -benchtime 2s ./...) || exit 1; done'
+bench: ## Go benchmarks of every module, then the pipeline load tool (rates, latency percentiles, 1-3 classifiers)
+	@scripts/bench.sh
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME (default 10s) each

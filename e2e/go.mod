@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/logwarden/logwarden/pkg v0.0.0
+	golang.org/x/sync v0.24.0
 	google.golang.org/protobuf v1.36.12
 )
 
