@@ -1,0 +1,201 @@
+package decode
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/logwarden/logwarden/pkg/event"
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/logparse"
+	"github.com/logwarden/logwarden/pkg/logwardenpb"
+)
+
+// Decoder fills ev (fresh or reset) from one record, or says why it cannot.
+type Decoder interface {
+	Decode(m kafkax.Message, ev *logwardenpb.LogEvent) error
+}
+
+// LogEventSchema is the lw-schema header value of logwarden's own events.
+var logEventSchema = string((&logwardenpb.LogEvent{}).ProtoReflect().Descriptor().FullName())
+
+// LogEventSchema returns the lw-schema header value that marks a protobuf LogEvent.
+func LogEventSchema() string { return logEventSchema }
+
+// Errors the decoders wrap; the dead letter carries the full message.
+var (
+	ErrEmpty     = errors.New("empty record")
+	ErrProtobuf  = errors.New("invalid LogEvent protobuf")
+	ErrSchema    = errors.New("unsupported schema")
+	ErrJSON      = errors.New("invalid JSON log record")
+	ErrNoMessage = errors.New("JSON record without a log or message string field")
+	ErrBinary    = errors.New("binary data, not a text line")
+)
+
+// Proto decodes logwarden's protobuf LogEvent. An event that was not parsed
+// upstream (no parse.format field) is parsed from its raw line here.
+type Proto struct{ Parser *logparse.Parser }
+
+// Decode implements Decoder.
+func (d Proto) Decode(m kafkax.Message, ev *logwardenpb.LogEvent) error {
+	if len(m.Value) == 0 {
+		return ErrEmpty
+	}
+	if err := proto.Unmarshal(m.Value, ev); err != nil {
+		return fmt.Errorf("%w: %w", ErrProtobuf, err)
+	}
+	if ev.Raw == "" && ev.Action == "" {
+		return fmt.Errorf("%w: event has no raw line", ErrProtobuf)
+	}
+	if ev.Fields[logparse.FieldFormat] == "" && ev.Raw != "" && d.Parser != nil {
+		t := ev.Time
+		d.Parser.Parse(ev.Raw, ev)
+		if ev.Time == nil {
+			ev.Time = t
+		}
+	}
+	if ev.Id == "" {
+		ev.Id = RecordID(m)
+	}
+	fillTimes(ev, m, nil)
+	return nil
+}
+
+// Text decodes one plain text line per record.
+type Text struct{ Parser *logparse.Parser }
+
+// Decode implements Decoder.
+func (d Text) Decode(m kafkax.Message, ev *logwardenpb.LogEvent) error {
+	line := bytes.TrimRight(m.Value, "\r\n")
+	if len(bytes.TrimSpace(line)) == 0 {
+		return ErrEmpty
+	}
+	if !isText(line) {
+		return ErrBinary
+	}
+	ev.Id = RecordID(m)
+	ev.Source = "kafka:" + m.Topic
+	d.Parser.Parse(string(line), ev)
+	fillTimes(ev, m, nil)
+	return nil
+}
+
+// Auto picks the decoder for each record.
+type Auto struct {
+	proto Proto
+	json  JSON
+	text  Text
+}
+
+// New returns the detecting decoder; p parses lines (shared, not concurrency-safe
+// when p is; use one Auto per goroutine).
+func New(p *logparse.Parser) *Auto {
+	return &Auto{proto: Proto{Parser: p}, json: JSON{Parser: p}, text: Text{Parser: p}}
+}
+
+// Decode implements Decoder.
+func (a *Auto) Decode(m kafkax.Message, ev *logwardenpb.LogEvent) error {
+	return a.pick(m).Decode(m, ev)
+}
+
+// Kind names the decoder Decode would use for m (proto, json, text, reject): for metrics.
+func (a *Auto) Kind(m kafkax.Message) string {
+	switch a.pick(m).(type) {
+	case Proto:
+		return "proto"
+	case JSON:
+		return "json"
+	case Text:
+		return "text"
+	default:
+		return "reject"
+	}
+}
+
+func (a *Auto) pick(m kafkax.Message) Decoder {
+	schema := m.Header(kafkax.HeaderSchema)
+	switch {
+	case schema == logEventSchema:
+		return a.proto
+	case schema != "" || m.Header(kafkax.HeaderContentType) == kafkax.ContentTypeProtobuf:
+		return reject{fmt.Errorf("%w: lw-schema %q content-type %q (want %s)", ErrSchema,
+			clip(schema), clip(m.Header(kafkax.HeaderContentType)), logEventSchema)}
+	}
+	v := bytes.TrimLeft(m.Value, " \t\r\n")
+	if len(v) > 0 && v[0] == '{' {
+		return a.json
+	}
+	return a.text
+}
+
+type reject struct{ err error }
+
+func (r reject) Decode(kafkax.Message, *logwardenpb.LogEvent) error { return r.err }
+
+// RecordID derives a stable event id from the record's coordinates: a
+// redelivery of the same record gets the same id.
+func RecordID(m kafkax.Message) string {
+	h := sha256.New()
+	h.Write([]byte(m.Topic))
+	var b [24]byte
+	h.Write(strconv.AppendInt(b[:0], int64(m.Partition), 10))
+	h.Write([]byte{'/'})
+	h.Write(strconv.AppendInt(b[:0], m.Offset, 10))
+	sum := h.Sum(nil)
+	return event.NewIDFrom(m.Time, bytes.NewReader(sum))
+}
+
+// fillTimes sets ev.Time from (in order) the line, the shipper's time, the record's time.
+func fillTimes(ev *logwardenpb.LogEvent, m kafkax.Message, shipper *time.Time) {
+	if ev.Time == nil && shipper != nil && !shipper.IsZero() {
+		ev.Time = timestamppb.New(*shipper)
+	}
+	if !m.Time.IsZero() {
+		if ev.Time == nil {
+			ev.Time = timestamppb.New(m.Time)
+		}
+		if ev.ReceivedAt == nil {
+			ev.ReceivedAt = timestamppb.New(m.Time)
+		}
+	}
+}
+
+// isText rejects binary data: a NUL byte, or more than 1 in 10 bytes being
+// control characters (other than tab, CR, LF, ESC) or invalid UTF-8.
+func isText(b []byte) bool {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return false
+	}
+	bad := 0
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if (c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != 0x1b) || c == 0x7f {
+				bad++
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			bad++
+		}
+		i += n
+	}
+	return bad*10 <= len(b)
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
