@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/obs"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
+)
+
+// Config is the service's root configuration (anomaly-classifier run). Every
+// key has an environment form: consumer.batch_size → CONSUMER_BATCH_SIZE.
+type Config struct {
+	Kafka                  kafkax.Config         `mapstructure:"kafka"`
+	Log                    obs.LogConfig         `mapstructure:"log"`
+	HTTP                   HTTPConfig            `mapstructure:"http"`
+	InputTopic             string                `mapstructure:"input_topic" desc:"topic of the log events to classify"`
+	VerdictsTopic          string                `mapstructure:"verdicts_topic" desc:"topic of the verdicts (one per event)"`
+	VerdictsEnabled        bool                  `mapstructure:"verdicts_enabled" desc:"publish a verdict for every event"`
+	AlertsTopic            string                `mapstructure:"alerts_topic" desc:"topic of the alerts"`
+	GroupID                string                `mapstructure:"group_id" desc:"consumer group id"`
+	TopicPartitions        int                   `mapstructure:"topic_partitions" desc:"partitions of the topics created at start (existing topics are left alone)"`
+	TopicReplicationFactor int                   `mapstructure:"topic_replication_factor" desc:"replication factor of the topics created at start"`
+	RulesPoll              time.Duration         `mapstructure:"rules_poll" desc:"how often the rule file's mtime is checked for a reload (0: only on SIGHUP)"`
+	Consumer               ConsumerConfig        `mapstructure:"consumer"`
+	Writer                 kafkax.WriterConfig   `mapstructure:"writer"`
+	Rules                  string                `mapstructure:"rules" desc:"rule file (YAML); empty = the shipped default rules"`
+	Stats                  engine.StatsConfig    `mapstructure:"stats"`
+	Template               engine.TemplateConfig `mapstructure:"template"`
+	OpenAI                 llm.Config            `mapstructure:"openai"`
+}
+
+// HTTPConfig is the ops server.
+type HTTPConfig struct {
+	Addr string `mapstructure:"addr" desc:"listen address of /healthz, /readyz and /metrics"`
+}
+
+// ConsumerConfig is the part of kafkax.ConsumerConfig the service exposes.
+type ConsumerConfig struct {
+	BatchSize         int           `mapstructure:"batch_size" desc:"max records classified per batch (one commit per batch)"`
+	Linger            time.Duration `mapstructure:"linger" desc:"how long a batch waits for more records once it has one"`
+	SessionTimeout    time.Duration `mapstructure:"session_timeout" desc:"group session timeout"`
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval" desc:"group heartbeat interval"`
+	StartOffset       string        `mapstructure:"start_offset" desc:"where a new group starts: earliest or latest"`
+	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace" desc:"time allowed after SIGTERM to finish the batch in hand and commit"`
+}
+
+// DefaultConfig runs on a laptop against `make kafka-up`.
+func DefaultConfig() Config {
+	cc := kafkax.DefaultConsumerConfig("anomaly-classifier", "logs.raw")
+	ec := engine.DefaultConfig()
+	return Config{
+		Kafka:                  kafkax.DefaultConfig(),
+		Log:                    obs.DefaultLogConfig(),
+		HTTP:                   HTTPConfig{Addr: ":8082"},
+		InputTopic:             "logs.raw",
+		VerdictsTopic:          "logs.verdicts",
+		VerdictsEnabled:        true,
+		AlertsTopic:            "alerts",
+		GroupID:                "anomaly-classifier",
+		TopicPartitions:        6,
+		TopicReplicationFactor: 1,
+		RulesPoll:              5 * time.Second,
+		Consumer: ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, SessionTimeout: cc.SessionTimeout,
+			HeartbeatInterval: cc.HeartbeatInterval, StartOffset: cc.StartOffset, ShutdownGrace: cc.ShutdownGrace},
+		Writer:   kafkax.DefaultWriterConfig(),
+		Rules:    ec.Rules,
+		Stats:    ec.Stats,
+		Template: ec.Template,
+		OpenAI:   llm.DefaultConfig(),
+	}
+}
+
+// Engine is the engine's part of the configuration.
+func (c *Config) Engine() engine.Config {
+	return engine.Config{Rules: c.Rules, Stats: c.Stats, Template: c.Template}
+}
+
+// ConsumerConfig is the kafkax consumer configuration.
+func (c *Config) ConsumerConfig() kafkax.ConsumerConfig {
+	cc := kafkax.DefaultConsumerConfig(c.GroupID, c.InputTopic)
+	cc.BatchSize, cc.Linger = c.Consumer.BatchSize, c.Consumer.Linger
+	cc.SessionTimeout, cc.HeartbeatInterval = c.Consumer.SessionTimeout, c.Consumer.HeartbeatInterval
+	cc.StartOffset, cc.ShutdownGrace = c.Consumer.StartOffset, c.Consumer.ShutdownGrace
+	return cc
+}
+
+// Validate names the key of the first invalid setting.
+func (c *Config) Validate() error {
+	if err := c.Kafka.Validate(); err != nil {
+		return err
+	}
+	if err := c.Log.Validate(); err != nil {
+		return err
+	}
+	for key, v := range map[string]string{"http.addr": c.HTTP.Addr, "input_topic": c.InputTopic,
+		"alerts_topic": c.AlertsTopic, "group_id": c.GroupID} {
+		if v == "" {
+			return fmt.Errorf("%s: must not be empty", key)
+		}
+	}
+	if c.VerdictsEnabled && c.VerdictsTopic == "" {
+		return fmt.Errorf("verdicts_topic: must not be empty when verdicts_enabled")
+	}
+	if c.TopicPartitions < 1 {
+		return fmt.Errorf("topic_partitions: %d, want ≥ 1", c.TopicPartitions)
+	}
+	if c.TopicReplicationFactor < 1 {
+		return fmt.Errorf("topic_replication_factor: %d, want ≥ 1", c.TopicReplicationFactor)
+	}
+	if c.RulesPoll < 0 {
+		return fmt.Errorf("rules_poll: %s, want ≥ 0", c.RulesPoll)
+	}
+	if err := c.ConsumerConfig().Validate(); err != nil {
+		return fmt.Errorf("consumer.%w", err)
+	}
+	if err := c.Writer.Validate(); err != nil {
+		return fmt.Errorf("writer.%w", err)
+	}
+	if err := c.Engine().Validate(); err != nil {
+		return err
+	}
+	if err := c.OpenAI.Validate(); err != nil {
+		return err
+	}
+	return nil
+}

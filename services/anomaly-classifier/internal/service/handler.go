@@ -1,0 +1,260 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/logwarden/logwarden/pkg/event"
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/logparse"
+	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/decode"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
+)
+
+// Name is the service name written into dead letters.
+const Name = "anomaly-classifier"
+
+// Classifier is the detection engine as the handler uses it (not concurrency-safe).
+type Classifier interface {
+	Process(ev *logwardenpb.LogEvent) engine.Result
+	ReloadRules() error
+}
+
+// SecondOpinion is the LLM stage as the handler uses it. A nil or off stage is fine.
+type SecondOpinion interface {
+	Consider(v *logwardenpb.Verdict, newTemplate bool) llm.Decision
+	Results() <-chan llm.Opinion
+}
+
+// Topics names the outputs.
+type Topics struct {
+	Verdicts        string
+	VerdictsEnabled bool
+	Alerts          string
+}
+
+// Handler classifies batches. Handle and Reload serialise on the engine;
+// DrainOpinions may run from another goroutine.
+type Handler struct {
+	mu      sync.Mutex // guards eng and dec (the parser is not concurrency-safe)
+	dec     *decode.Auto
+	eng     Classifier
+	llm     SecondOpinion
+	topics  Topics
+	log     *zap.Logger
+	metrics *Metrics
+	now     func() time.Time
+}
+
+// NewHandler builds a handler. stage and m may be nil; log nil = no logs.
+func NewHandler(eng Classifier, stage SecondOpinion, topics Topics, m *Metrics, log *zap.Logger) *Handler {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: stage,
+		topics: topics, metrics: m, log: log, now: time.Now}
+}
+
+// Handle is the kafkax.BatchHandler: it returns, per record, the verdict and
+// alerts or a dead letter, plus the upgrades of LLM opinions that arrived.
+// It fails only when an output cannot be encoded (a bug), never on bad input.
+func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.Message, error) {
+	start := h.now()
+	outs := make([]kafkax.Message, 0, len(batch)+4)
+	h.mu.Lock()
+	for _, m := range batch {
+		ev := &logwardenpb.LogEvent{}
+		if err := h.dec.Decode(m, ev); err != nil {
+			h.log.Debug("dead letter", zap.Stringer("record", m), zap.Error(err))
+			outs = append(outs, kafkax.DeadLetter(m, Name, err))
+			continue
+		}
+		res := h.eng.Process(ev)
+		if h.llm != nil {
+			h.llm.Consider(res.Verdict, res.NewTemplate)
+		}
+		var err error
+		if outs, err = h.appendResult(outs, res.Verdict, res.Alerts); err != nil {
+			h.mu.Unlock()
+			return nil, err
+		}
+		h.metrics.classified(res.Verdict)
+	}
+	h.mu.Unlock()
+	outs, err := h.appendOpinions(outs)
+	if err != nil {
+		return nil, err
+	}
+	h.metrics.observeBatch(h.now().Sub(start), len(batch))
+	return outs, nil
+}
+
+// Reload re-reads the rule file between batches; the engine keeps its windows.
+func (h *Handler) Reload() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.eng.ReloadRules()
+}
+
+// DrainOpinions returns the outputs of the opinions that arrived, without blocking.
+func (h *Handler) DrainOpinions() ([]kafkax.Message, error) { return h.appendOpinions(nil) }
+
+func (h *Handler) appendOpinions(outs []kafkax.Message) ([]kafkax.Message, error) {
+	if h.llm == nil {
+		return outs, nil
+	}
+	ch := h.llm.Results()
+	if ch == nil {
+		return outs, nil
+	}
+	for {
+		select {
+		case o := <-ch:
+			if !o.Upgrades() || o.Verdict == nil {
+				continue
+			}
+			wasAnomalous := o.Verdict.GetAnomalous()
+			llm.Merge(o.Verdict, o)
+			var alerts []*logwardenpb.Alert
+			if o.Anomalous && !wasAnomalous {
+				alerts = append(alerts, OpinionAlert(o.Verdict, o))
+			}
+			var err error
+			if outs, err = h.appendResult(outs, o.Verdict, alerts); err != nil {
+				return nil, err
+			}
+			h.metrics.upgraded(o)
+		default:
+			return outs, nil
+		}
+	}
+}
+
+func (h *Handler) appendResult(outs []kafkax.Message, v *logwardenpb.Verdict, alerts []*logwardenpb.Alert) ([]kafkax.Message, error) {
+	key := event.EntityKey(v.GetEvent())
+	if h.topics.VerdictsEnabled {
+		m, err := kafkax.NewProtoMessage(h.topics.Verdicts, key, v.GetEvent().GetId(), v)
+		if err != nil {
+			return nil, fmt.Errorf("verdict of event %s: %w", v.GetEvent().GetId(), err)
+		}
+		outs = append(outs, m)
+	}
+	for _, a := range alerts {
+		k := a.GetEntity()
+		if k == "" {
+			k = a.GetFingerprint()
+		}
+		m, err := kafkax.NewProtoMessage(h.topics.Alerts, k, a.GetId(), a)
+		if err != nil {
+			return nil, fmt.Errorf("alert %s: %w", a.GetId(), err)
+		}
+		outs = append(outs, m)
+	}
+	return outs, nil
+}
+
+// OpinionAlert is the alert raised when the model finds an event anomalous that
+// the other detectors did not: fingerprint "llm" + entity, id from the event id
+// (a redelivered opinion yields the same alert).
+func OpinionAlert(v *logwardenpb.Verdict, o llm.Opinion) *logwardenpb.Alert {
+	ev := v.GetEvent()
+	entity := engine.Entity(ev)
+	reason := "the LLM second opinion found this event anomalous"
+	for _, f := range o.Findings {
+		if f.GetReason() != "" {
+			reason = f.GetReason()
+			break
+		}
+	}
+	seen := ev.GetTime()
+	if seen == nil {
+		seen = timestamppb.Now()
+	}
+	sev := o.Severity
+	if sev == logwardenpb.Severity_SEVERITY_UNSPECIFIED {
+		sev = v.GetSeverity()
+	}
+	return &logwardenpb.Alert{
+		Id:          "llm-" + ev.GetId(),
+		Fingerprint: "llm:" + entity,
+		Severity:    sev,
+		Title:       "LLM second opinion: suspicious activity by " + entity,
+		Summary:     reason,
+		Entity:      entity,
+		Findings:    o.Findings,
+		Evidence:    []*logwardenpb.LogEvent{ev},
+		Count:       1,
+		FirstSeen:   seen,
+		LastSeen:    seen,
+	}
+}
+
+// Metrics are the classifier's own numbers (Kafka's are kafkax.Metrics).
+type Metrics struct {
+	events    prometheus.Counter
+	anomalies *prometheus.CounterVec
+	seconds   prometheus.Histogram
+	upgrades  *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics on reg (nil: a private registry).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &Metrics{
+		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "logwarden_events_classified_total",
+			Help: "Events classified (one verdict each)."}),
+		anomalies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_anomalies_total",
+			Help: "Findings of anomalous verdicts, by detector and severity."}, []string{"detector", "severity"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logwarden_classify_seconds",
+			Help:    "Time to classify one event (batch time / batch size), before outputs are written.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10)}),
+		upgrades: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_llm_upgrades_total",
+			Help: "Verdicts republished after an LLM opinion, by whether the model found them anomalous."}, []string{"anomalous"}),
+	}
+	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades)
+	return m
+}
+
+func (m *Metrics) classified(v *logwardenpb.Verdict) {
+	if m == nil {
+		return
+	}
+	m.events.Inc()
+	if !v.GetAnomalous() {
+		return
+	}
+	for _, f := range v.GetFindings() {
+		m.anomalies.WithLabelValues(f.GetDetector(), f.GetSeverity().String()).Inc()
+	}
+}
+
+func (m *Metrics) upgraded(o llm.Opinion) {
+	if m == nil {
+		return
+	}
+	if o.Anomalous {
+		m.upgrades.WithLabelValues("true").Inc()
+		for _, f := range o.Findings {
+			m.anomalies.WithLabelValues(f.GetDetector(), f.GetSeverity().String()).Inc()
+		}
+		return
+	}
+	m.upgrades.WithLabelValues("false").Inc()
+}
+
+func (m *Metrics) observeBatch(d time.Duration, n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.seconds.Observe(d.Seconds() / float64(n))
+}

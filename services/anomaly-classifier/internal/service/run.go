@@ -1,0 +1,151 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/logwarden/logwarden/pkg/kafkax"
+)
+
+// Options are what Run needs, built by the command from its configuration.
+type Options struct {
+	Kafka             kafkax.Config
+	Consumer          kafkax.ConsumerConfig // GroupID and Topics set
+	Writer            kafkax.WriterConfig
+	Topics            Topics
+	Partitions        int
+	ReplicationFactor int
+	// Stage runs the LLM second opinions (nil: off); it belongs to the caller.
+	Stage interface{ Run(ctx context.Context) error }
+	// DrainEvery is how often the idle drainer publishes LLM opinions (0: 1s).
+	DrainEvery time.Duration
+	// RulesFile is polled for changes every RulesPoll (empty or 0: not watched).
+	RulesFile string
+	RulesPoll time.Duration
+	// Reload receives a value for every SIGHUP (may be nil).
+	Reload <-chan os.Signal
+	// Ready, when set, is called once the topics exist and the consumer starts.
+	Ready func()
+}
+
+// EnsureTopics creates the input, verdicts, alerts and dead-letter topics.
+func EnsureTopics(ctx context.Context, o Options) error {
+	names := append([]string{}, o.Consumer.Topics...)
+	for _, t := range o.Consumer.Topics {
+		names = append(names, kafkax.DLQTopic(t))
+	}
+	if o.Topics.VerdictsEnabled {
+		names = append(names, o.Topics.Verdicts)
+	}
+	names = append(names, o.Topics.Alerts, kafkax.DLQTopic(o.Topics.Alerts))
+	specs := make([]kafkax.TopicSpec, 0, len(names))
+	for _, n := range names {
+		specs = append(specs, kafkax.TopicSpec{Name: n, Partitions: o.Partitions, ReplicationFactor: o.ReplicationFactor})
+	}
+	if err := kafkax.EnsureTopics(ctx, o.Kafka, specs...); err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	return nil
+}
+
+// Run consumes until ctx ends: the consumer with h, the LLM stage, the idle
+// opinion drainer and the rule watcher, all owned by one errgroup. It returns
+// nil after a clean stop (in-flight batch finished and committed).
+func Run(ctx context.Context, o Options, h *Handler, km *kafkax.Metrics, log *zap.Logger) error {
+	if err := EnsureTopics(ctx, o); err != nil {
+		return err
+	}
+	w, err := kafkax.NewWriter(o.Kafka, o.Writer, km)
+	if err != nil {
+		return fmt.Errorf("kafka writer: %w", err)
+	}
+	defer w.Close()
+	c, err := kafkax.NewConsumer(o.Kafka, o.Consumer, w, log, km)
+	if err != nil {
+		return fmt.Errorf("kafka consumer: %w", err)
+	}
+	if o.Ready != nil {
+		o.Ready()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	stop, cancel := context.WithCancel(gctx)
+	defer cancel()
+	g.Go(func() error {
+		defer cancel() // the consumer stopped: stop the helpers too
+		if err := c.Run(gctx, h.Handle); err != nil {
+			return fmt.Errorf("consume %v: %w", o.Consumer.Topics, err)
+		}
+		return nil
+	})
+	if o.Stage != nil {
+		g.Go(func() error { return o.Stage.Run(stop) })
+		g.Go(func() error { return drainLoop(stop, h, w, o.DrainEvery, log) })
+	}
+	g.Go(func() error { return watchRules(stop, o.RulesFile, o.RulesPoll, o.Reload, h.Reload, log) })
+	return g.Wait()
+}
+
+// drainLoop publishes opinions that arrive while the consumer is idle. A write
+// failure is logged, not fatal: opinions are best effort on top of verdicts
+// already published.
+func drainLoop(ctx context.Context, h *Handler, w *kafkax.Writer, every time.Duration, log *zap.Logger) error {
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		outs, err := h.DrainOpinions()
+		if err != nil {
+			return err
+		}
+		if len(outs) == 0 {
+			continue
+		}
+		if err := w.Write(ctx, outs...); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("publish LLM opinions", zap.Int("messages", len(outs)), zap.Error(err))
+		}
+	}
+}
+
+// watchRules reloads the rules on SIGHUP and when the rule file's mtime or
+// size changes. A bad file is logged and the old rules stay.
+func watchRules(ctx context.Context, file string, every time.Duration, hup <-chan os.Signal, reload func() error, log *zap.Logger) error {
+	var tick <-chan time.Time
+	var last os.FileInfo
+	if file != "" && every > 0 {
+		last, _ = os.Stat(file)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			log.Info("SIGHUP: reloading rules")
+		case <-tick:
+			fi, err := os.Stat(file)
+			if err != nil || (last != nil && fi.ModTime().Equal(last.ModTime()) && fi.Size() == last.Size()) {
+				continue
+			}
+			last = fi
+			log.Info("rule file changed: reloading", zap.String("file", file))
+		}
+		if err := reload(); err != nil {
+			log.Error("rules reload failed; keeping the previous rules", zap.Error(err))
+		}
+	}
+}
