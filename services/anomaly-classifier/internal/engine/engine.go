@@ -229,7 +229,7 @@ func (e *Engine) Process(ev *logwardenpb.LogEvent) Result {
 	}
 
 	n := len(v.Findings)
-	v.Findings = e.stats.Observe(ev, t, v.Findings)
+	v.Findings = e.stats.Observe(ev, t, len(pend) > 0, v.Findings)
 	for _, f := range v.Findings[n:] {
 		if f.Severity >= logwardenpb.Severity_SEVERITY_MEDIUM {
 			pend = append(pend, pending{f: f, first: t, count: 1, evidence: []*logwardenpb.LogEvent{ev}, episode: eventKey(ev), per: "user"})

@@ -22,7 +22,9 @@ type Options struct {
 	Partitions        int
 	ReplicationFactor int
 	// Stage runs the LLM second opinions (nil: off); it belongs to the caller.
-	Stage interface{ Run(ctx context.Context) error }
+	Stage interface {
+		Run(ctx context.Context) error
+	}
 	// DrainEvery is how often the idle drainer publishes LLM opinions (0: 1s).
 	DrainEvery time.Duration
 	// RulesFile is polled for changes every RulesPoll (empty or 0: not watched).

@@ -20,12 +20,14 @@ type Config struct {
 	UsualHourShare float64       `mapstructure:"usual_hour_share" desc:"share of a user's events an hour (with its neighbours) needs to be usual"`
 	SpikeFactor    float64       `mapstructure:"spike_factor" desc:"a 10-minute count above factor × the user's EWMA (and ≥ spike_min) is a spike"`
 	SpikeMin       int           `mapstructure:"spike_min" desc:"smallest 10-minute count that can be a spike"`
+	EarlyEvents    int           `mapstructure:"early_events" desc:"events of a user before the robust early checks run (hour ≥ 3 h from any seen hour)"`
+	GlobalWarmup   int           `mapstructure:"global_warmup" desc:"events overall before a network never seen by anyone is reported"`
 }
 
 // DefaultConfig returns the shipped tuning.
 func DefaultConfig() Config {
 	return Config{MaxEntities: 100000, WarmupEvents: 150, WarmupSpan: 20 * time.Hour, MaxValues: 64,
-		UsualHourShare: 0.01, SpikeFactor: 8, SpikeMin: 20}
+		UsualHourShare: 0.01, SpikeFactor: 8, SpikeMin: 20, EarlyEvents: 10, GlobalWarmup: 1000}
 }
 
 // Validate reports a configuration that cannot work.
@@ -43,6 +45,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("stats.usual_hour_share: must be in [0,1), got %g", c.UsualHourShare)
 	case c.SpikeFactor <= 1:
 		return fmt.Errorf("stats.spike_factor: must be > 1, got %g", c.SpikeFactor)
+	case c.EarlyEvents < 1 || c.GlobalWarmup < 0:
+		return fmt.Errorf("stats.early_events must be ≥ 1 and stats.global_warmup ≥ 0")
 	case c.SpikeMin < 1:
 		return fmt.Errorf("stats.spike_min: must be ≥ 1, got %d", c.SpikeMin)
 	}
@@ -65,6 +69,7 @@ type entity struct {
 	first  time.Time
 	hours  [24]int32
 	nets   map[string]struct{}
+	held   map[string]int      // networks seen only on suspicious events: count
 	seen   map[uint64]struct{} // hashes of "c:"+command, "d:"+dir
 	rates  map[string]*rate
 }
@@ -75,26 +80,36 @@ type Baselines struct {
 	ents map[string]*entity
 	lru  *list.List
 	seed maphash.Seed
+	nets map[string]string // network → first user seen with it in normal traffic, "" once a second user is (bounded)
+	seen int
 }
 
 // New returns empty baselines; cfg must be valid.
 func New(cfg Config) *Baselines {
-	return &Baselines{cfg: cfg, ents: map[string]*entity{}, lru: list.New(), seed: maphash.MakeSeed()}
+	return &Baselines{cfg: cfg, ents: map[string]*entity{}, lru: list.New(), seed: maphash.MakeSeed(), nets: map[string]string{}}
 }
 
 // Len is the number of users tracked.
 func (b *Baselines) Len() int { return len(b.ents) }
 
+// heldLearn is how often a network or hour must be seen on suspicious events
+// before it is learnt anyway (a real new home address stops alerting).
+const heldLearn = 50
+
 // Observe checks ev (at time t) against its user's baseline, then learns it.
-// It appends findings to dst.
-func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, dst []*logwardenpb.Finding) []*logwardenpb.Finding {
+// It appends findings to dst. Suspicious events (suspicious is true, or this
+// call reports a medium or higher finding) do not teach the baseline their
+// network or hour until seen heldLearn times, so an attacker's first events do
+// not make the rest of the attack look usual.
+func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bool, dst []*logwardenpb.Finding) []*logwardenpb.Finding {
+	n0 := len(dst)
 	user := ev.GetUser()
 	if user == "" {
 		return dst
 	}
 	e := b.ents[user]
 	if e == nil {
-		e = &entity{key: user, first: t, nets: map[string]struct{}{}, seen: map[uint64]struct{}{}, rates: map[string]*rate{}}
+		e = &entity{key: user, first: t, nets: map[string]struct{}{}, held: map[string]int{}, seen: map[uint64]struct{}{}, rates: map[string]*rate{}}
 		e.elem = b.lru.PushFront(e)
 		b.ents[user] = e
 		if len(b.ents) > b.cfg.MaxEntities {
@@ -106,33 +121,43 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, dst []*logwar
 		b.lru.MoveToFront(e.elem)
 	}
 	warm := e.events >= b.cfg.WarmupEvents && t.Sub(e.first) >= b.cfg.WarmupSpan
+	early := e.events >= b.cfg.EarlyEvents
+	b.seen++
 	name := Sanitize(user)
 
-	// first-seen network
+	// first-seen address: the user's own addresses are remembered exactly; the
+	// /16 network tells a new address in a known network from a foreign one
+	newIP, global := "", false
 	if ip := ev.GetIp(); ip != "" {
 		n := network(ip)
-		if _, ok := e.nets[n]; !ok {
-			if warm {
+		first, ok := b.nets[n]
+		global = ok && first == ""
+		if _, ok := e.nets[ip]; !ok {
+			if warm || (!global && b.seen > b.cfg.GlobalWarmup) {
+				where := "a network (" + Sanitize(n) + ") no other user works from"
+				if global {
+					where = "an address never seen for this user"
+				}
 				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.new-network", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.6,
 					Title:  "Login source never seen for this user",
-					Reason: fmt.Sprintf("%s is active from %s, a network (%s) never seen for this user", name, Sanitize(ip), Sanitize(n))})
+					Reason: fmt.Sprintf("%s is active from %s, %s", name, Sanitize(ip), where)})
 			}
-			if len(e.nets) < b.cfg.MaxValues {
-				e.nets[n] = struct{}{}
-			}
+			newIP = ip
 		}
 	}
 	// hour of day
 	h := t.UTC().Hour()
-	if warm && b.cfg.UsualHourShare > 0 {
+	heldHour := false
+	if (warm && b.cfg.UsualHourShare > 0) || early {
 		near := e.hours[h] + e.hours[(h+1)%24] + e.hours[(h+23)%24]
-		if float64(near) < b.cfg.UsualHourShare*float64(e.events) {
+		usual := !warm || float64(near) >= b.cfg.UsualHourShare*float64(e.events)
+		if !usual || (early && hourDistance(&e.hours, h) >= 3) {
+			heldHour = !usual
 			dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.off-hours", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.6,
 				Title:  "Activity outside the user's usual hours",
 				Reason: fmt.Sprintf("%s is active at %02d:%02d UTC, outside their usual hours", name, h, t.UTC().Minute())})
 		}
 	}
-	e.hours[h]++
 	// first-seen command or directory
 	var kind byte
 	switch ev.GetAction() {
@@ -189,8 +214,53 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, dst []*logwar
 			}
 		}
 	}
+	flagged := suspicious // anything alert-worthy, this call's findings included
+	for _, f := range dst[n0:] {
+		if f.Severity >= logwardenpb.Severity_SEVERITY_MEDIUM {
+			flagged = true
+			if f.RuleId != "stats.new-network" { // novelty alone does not hold a network back
+				suspicious = true
+			}
+		}
+	}
+	// a network used by others in normal traffic is learnt at once; a network
+	// nobody uses waits until it has been seen on heldLearn suspicious events
+	if newIP != "" && len(e.nets) < b.cfg.MaxValues {
+		e.nets[newIP] = struct{}{}
+	}
+	// a network is common once two users used it in traffic that looked normal
+	if !flagged && ev.GetIp() != "" {
+		n := network(ev.GetIp())
+		if first, ok := b.nets[n]; !ok {
+			if len(b.nets) < 16*b.cfg.MaxEntities {
+				b.nets[n] = user
+			}
+		} else if first != "" && first != user {
+			b.nets[n] = ""
+		}
+	}
+	if !heldHour || b.hold(e, fmt.Sprintf("hour:%d", h), suspicious) {
+		e.hours[h]++
+	}
 	e.events++
 	return dst
+}
+
+// hold reports whether a new value may be learnt now.
+func (b *Baselines) hold(e *entity, k string, suspicious bool) bool {
+	if !suspicious {
+		delete(e.held, k)
+		return true
+	}
+	if len(e.held) >= b.cfg.MaxValues {
+		return true
+	}
+	e.held[k]++
+	if e.held[k] >= heldLearn {
+		delete(e.held, k)
+		return true
+	}
+	return false
 }
 
 func network(ip string) string {
@@ -234,4 +304,15 @@ func Sanitize(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// hourDistance is the circular distance in hours from h to the nearest hour
+// with activity (24 when there is none).
+func hourDistance(hours *[24]int32, h int) int {
+	for d := 0; d <= 12; d++ {
+		if hours[(h+d)%24] > 0 || hours[(h+24-d)%24] > 0 {
+			return d
+		}
+	}
+	return 24
 }
