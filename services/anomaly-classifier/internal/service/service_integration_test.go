@@ -1,0 +1,341 @@
+//go:build integration
+
+package service_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/logwarden/logwarden/pkg/kafkatest"
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm/llmtest"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/service"
+)
+
+type rig struct {
+	cfg                  kafkax.Config
+	in, verdicts, alerts string
+	group                string
+}
+
+func newRig(t *testing.T) rig {
+	t.Helper()
+	cfg := kafkatest.Config(t)
+	r := rig{cfg: cfg, in: kafkatest.NewTopic(t, cfg, 3), verdicts: kafkatest.NewTopic(t, cfg, 3),
+		alerts: kafkatest.NewTopic(t, cfg, 3), group: kafkatest.UniqueName("ac-test")}
+	t.Cleanup(func() {
+		_ = kafkax.DeleteTopics(context.Background(), cfg, kafkax.DLQTopic(r.in), kafkax.DLQTopic(r.alerts))
+	})
+	return r
+}
+
+func (r rig) options(batch int) service.Options {
+	cc := kafkax.DefaultConsumerConfig(r.group, r.in)
+	cc.BatchSize, cc.Linger = batch, 5*time.Millisecond
+	cc.SessionTimeout, cc.HeartbeatInterval, cc.ShutdownGrace = 6*time.Second, 500*time.Millisecond, 5*time.Second
+	return service.Options{Kafka: r.cfg, Consumer: cc, Writer: kafkax.DefaultWriterConfig(),
+		Topics:     service.Topics{Verdicts: r.verdicts, VerdictsEnabled: true, Alerts: r.alerts},
+		Partitions: 3, ReplicationFactor: 1, DrainEvery: 50 * time.Millisecond}
+}
+
+func newEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	e, err := engine.New(engine.DefaultConfig(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// start runs the service until the returned stop is called; stop returns Run's error.
+func start(t *testing.T, o service.Options, h *service.Handler) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- service.Run(ctx, o, h, nil, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+func produce(t *testing.T, cfg kafkax.Config, msgs ...kafkax.Message) {
+	t.Helper()
+	w, err := kafkax.NewWriter(cfg, kafkax.DefaultWriterConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := w.Write(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func line(user, file string) string {
+	return fmt.Sprintf("[24/Nov/2026 09:15:02] 10.0.0.7 %s accessed file '%s'", user, file)
+}
+
+func protoEvent(t *testing.T, topic, id, raw, user string) kafkax.Message {
+	t.Helper()
+	m, err := kafkax.NewProtoMessage(topic, user, id, &logwardenpb.LogEvent{Id: id, Raw: raw, Source: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func textRecord(topic, key, value string) kafkax.Message {
+	return kafkax.Message{Topic: topic, Key: []byte(key), Value: []byte(value)}
+}
+
+func verdicts(t *testing.T, cfg kafkax.Config, topic string, n int) map[string]*logwardenpb.Verdict {
+	t.Helper()
+	out := map[string]*logwardenpb.Verdict{}
+	for _, m := range kafkatest.ReadN(t, cfg, topic, n, 40*time.Second) {
+		v := &logwardenpb.Verdict{}
+		if err := proto.Unmarshal(m.Value, v); err != nil {
+			t.Fatalf("verdict %s: %v", m, err)
+		}
+		if string(m.Key) == "" {
+			t.Errorf("verdict of %s without a key", v.GetEvent().GetId())
+		}
+		out[v.GetEvent().GetId()] = v
+	}
+	return out
+}
+
+func alertsByEntity(t *testing.T, msgs []kafkax.Message) map[string]*logwardenpb.Alert {
+	t.Helper()
+	out := map[string]*logwardenpb.Alert{}
+	for _, m := range msgs {
+		a := &logwardenpb.Alert{}
+		if err := proto.Unmarshal(m.Value, a); err != nil {
+			t.Fatalf("alert %s: %v", m, err)
+		}
+		if string(m.Key) != a.GetEntity() {
+			t.Errorf("alert %s keyed %q, entity %q", a.GetId(), m.Key, a.GetEntity())
+		}
+		out[a.GetEntity()] = a
+	}
+	return out
+}
+
+// A topic mixing protobuf events, Fluent Bit JSON and plain text is classified
+// alike; binary garbage goes to the input's DLQ with the reason.
+func TestMixedInputVerdictsAlertsAndDLQ(t *testing.T) {
+	r := newRig(t)
+	garbage := make([]byte, 256)
+	_, _ = rand.Read(garbage)
+	garbage[0] = 0x01
+	fluent, _ := json.Marshal(map[string]any{"date": 1764000000.5, "log": line("bob", "/etc/shadow"), "file": "/var/log/app.log"})
+	produce(t, r.cfg,
+		protoEvent(t, r.in, "01JDPROTO00000000000000001", line("alice", "/etc/shadow"), "alice"),
+		textRecord(r.in, "bob", string(fluent)),
+		textRecord(r.in, "carol", line("carol", "/etc/shadow")+"\n"),
+		textRecord(r.in, "dave", "[24/Nov/2026 09:15:03] 10.0.0.8 dave logged in successfully"),
+		kafkax.Message{Topic: r.in, Key: []byte("junk"), Value: garbage},
+	)
+	start(t, r.options(100), service.NewHandler(newEngine(t), nil, r.options(0).Topics, nil, nil))
+
+	vs := verdicts(t, r.cfg, r.verdicts, 4)
+	byUser := map[string]*logwardenpb.Verdict{}
+	for _, v := range vs {
+		byUser[v.GetEvent().GetUser()] = v
+	}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		v := byUser[u]
+		if v == nil || !v.GetAnomalous() || v.GetEvent().GetTarget() != "/etc/shadow" {
+			t.Errorf("%s: verdict %v, want anomalous on /etc/shadow", u, v)
+		}
+	}
+	if v := byUser["dave"]; v == nil || v.GetAnomalous() {
+		t.Errorf("dave: verdict %v, want normal", v)
+	}
+	if byUser["bob"].GetEvent().GetSource() != "/var/log/app.log" {
+		t.Errorf("bob's source %q, want the Fluent Bit file", byUser["bob"].GetEvent().GetSource())
+	}
+	alerts := alertsByEntity(t, kafkatest.ReadN(t, r.cfg, r.alerts, 3, 30*time.Second))
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if alerts[u] == nil {
+			t.Errorf("no alert for %s (got %v)", u, alerts)
+		}
+	}
+	dl := kafkatest.ReadN(t, r.cfg, kafkax.DLQTopic(r.in), 1, 30*time.Second)
+	d, err := kafkax.DecodeDeadLetter(dl[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.GetError(), "binary") || string(d.GetKey()) != "junk" || d.GetService() != service.Name {
+		t.Errorf("dead letter %v", d)
+	}
+}
+
+// failingHandler processes batches like the real one but fails the batch that
+// holds event failAt, so Run stops without writing or committing it.
+func failingHandler(h *service.Handler, failAt string) kafkax.BatchHandler {
+	return func(ctx context.Context, batch []kafkax.Message) ([]kafkax.Message, error) {
+		outs, err := h.Handle(ctx, batch)
+		for _, m := range batch {
+			if m.Header(kafkax.HeaderEventID) == failAt {
+				return nil, errors.New("injected crash before commit")
+			}
+		}
+		return outs, err
+	}
+}
+
+// A consumer that stops without committing midway loses nothing: the next run
+// re-processes the batch, and alerts come out with the same ids as in a run
+// that never failed.
+func TestRedeliveryAfterCrash(t *testing.T) {
+	r := newRig(t)
+	const n = 30
+	var msgs []kafkax.Message
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("01JDREDELIVERY000000000%03d", i)
+		user := fmt.Sprintf("user%02d", i%10)
+		file := "/srv/data/report.txt"
+		if i%3 == 0 {
+			file = "/etc/shadow"
+		}
+		msgs = append(msgs, protoEvent(t, r.in, id, line(user, file), user))
+		ids = append(ids, id)
+	}
+	produce(t, r.cfg, msgs...)
+
+	o := r.options(4)
+	h1 := service.NewHandler(newEngine(t), nil, o.Topics, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	w, err := kafkax.NewWriter(r.cfg, o.Writer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := service.EnsureTopics(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	c, err := kafkax.NewConsumer(r.cfg, o.Consumer, w, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(ctx, failingHandler(h1, ids[n/2])); err == nil {
+		t.Fatal("the crashing run returned nil")
+	}
+
+	stop := start(t, o, service.NewHandler(newEngine(t), nil, o.Topics, nil, nil))
+	vs := verdicts(t, r.cfg, r.verdicts, n)
+	for _, id := range ids {
+		if vs[id] == nil {
+			t.Errorf("event %s has no verdict", id)
+		}
+	}
+	got := alertsByEntity(t, kafkatest.ReadN(t, r.cfg, r.alerts, 10, 30*time.Second))
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	// A run that never failed, from scratch, yields the same alert ids.
+	ref := service.NewHandler(newEngine(t), nil, o.Topics, nil, nil)
+	in := kafkatest.ReadN(t, r.cfg, r.in, n, 30*time.Second)
+	outs, err := ref.Handle(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refAlerts []kafkax.Message
+	for _, m := range outs {
+		if m.Topic == r.alerts {
+			refAlerts = append(refAlerts, m)
+		}
+	}
+	want := alertsByEntity(t, refAlerts)
+	if len(want) != 10 || len(got) != 10 {
+		t.Errorf("%d alerts without failure, %d after redelivery; want 10 (one per user who read /etc/shadow)", len(want), len(got))
+	}
+	for e, a := range want {
+		if got[e] == nil || got[e].GetId() != a.GetId() {
+			t.Errorf("alert of %s: id %q after redelivery, %q without failure", e, got[e].GetId(), a.GetId())
+		}
+	}
+}
+
+// With the LLM on and the model hanging or failing, every event still gets its
+// verdict, and verdicts the LLM was asked about are marked degraded.
+func TestLLMDownLosesNothing(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		behavior llmtest.Behavior
+	}{{"hang", llmtest.Hang}, {"500", llmtest.ServerError}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			srv := llmtest.NewServer(t)
+			srv.SetDefault(llmtest.Step{Behavior: c.behavior})
+			lc := llm.DefaultConfig()
+			lc.APIKey, lc.BaseURL = "x", srv.URL
+			lc.Timeout, lc.MaxRetries, lc.Linger = 300*time.Millisecond, 0, 20*time.Millisecond
+			stage, err := llm.New(lc, zap.NewNop(), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stage.Close()
+
+			const n = 40
+			var msgs []kafkax.Message
+			for i := range n {
+				user := fmt.Sprintf("u%02d", i)
+				// distinct shapes → new templates → LLM candidates
+				raw := fmt.Sprintf("[24/Nov/2026 09:15:02] 10.0.0.7 %s executed command '%s'", user, strings.Repeat("tool"+fmt.Sprint(i)+" ", 1+i%7))
+				msgs = append(msgs, protoEvent(t, r.in, fmt.Sprintf("01JDLLMDOWN0000000000000%02d", i), raw, user))
+			}
+			produce(t, r.cfg, msgs...)
+			o := r.options(10)
+			o.Stage = stage
+			start(t, o, service.NewHandler(newEngine(t), stage, o.Topics, nil, nil))
+
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			defer cancel()
+			seen := map[string]bool{}
+			degraded := 0
+			_, err = kafkax.ReadTopicUntil(ctx, r.cfg, r.verdicts, func(m kafkax.Message) bool {
+				v := &logwardenpb.Verdict{}
+				if proto.Unmarshal(m.Value, v) == nil {
+					seen[v.GetEvent().GetId()] = true
+					if v.GetDegraded() {
+						degraded++
+					}
+				}
+				return len(seen) == n && degraded > 0
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) != n {
+				t.Errorf("%d of %d events got a verdict", len(seen), n)
+			}
+			if degraded == 0 {
+				t.Errorf("no verdict marked degraded (LLM calls: %d)", srv.Calls())
+			}
+		})
+	}
+}
