@@ -19,7 +19,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration used everywhere (Loghub included).
-func DefaultConfig() Config { return Config{MaxClusters: 10000, Similarity: 0.5, Depth: 4} }
+func DefaultConfig() Config { return Config{MaxClusters: 10000, Similarity: 0.5, Depth: 2} }
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
