@@ -379,9 +379,13 @@ func (p parser) cond(field string, kn, n *yaml.Node) (cond, error) {
 					return p.errf(v, "glob %q: %v", g, err)
 				}
 			}
+			gs := make([]glob, len(vals))
+			for i, g := range vals {
+				gs[i] = newGlob(g)
+			}
 			f = func(s string) bool {
-				for _, g := range vals {
-					if ok, _ := path.Match(g, s); ok {
+				for i := range gs {
+					if gs[i].match(s) {
 						return true
 					}
 				}
@@ -472,4 +476,31 @@ func SeverityScore(s logwardenpb.Severity) float64 {
 		return 0.95
 	}
 	return 0
+}
+
+// glob is a path.Match pattern with its literal prefix and suffix, checked
+// first: most values fail there without running the matcher.
+type glob struct {
+	pattern, prefix, suffix string
+	literal                 bool
+}
+
+func newGlob(p string) glob {
+	i := strings.IndexAny(p, "*?[\\")
+	if i < 0 {
+		return glob{pattern: p, literal: true}
+	}
+	j := strings.LastIndexAny(p, "*?]\\")
+	return glob{pattern: p, prefix: p[:i], suffix: p[j+1:]}
+}
+
+func (g *glob) match(s string) bool {
+	if g.literal {
+		return s == g.pattern
+	}
+	if len(s) < len(g.prefix)+len(g.suffix) || !strings.HasPrefix(s, g.prefix) || !strings.HasSuffix(s, g.suffix) {
+		return false
+	}
+	ok, _ := path.Match(g.pattern, s)
+	return ok
 }

@@ -16,7 +16,8 @@ type entry struct {
 }
 
 type window struct {
-	entries []entry // oldest first, within the window
+	entries []entry        // oldest first, within the window
+	values  map[string]int // distinct rules: value → entries holding it
 	fired   time.Time
 	start   string // id of the first event of the current firing episode
 }
@@ -79,32 +80,44 @@ func (w *Windows) Observe(r *Rule, key string, t time.Time, value string, ev *lo
 	for drop < len(win.entries) && win.entries[drop].t.Before(cut) {
 		drop++
 	}
+	if limit := 4 * th.Count; len(win.entries)+1-drop > limit && limit >= 64 {
+		drop = len(win.entries) + 1 - limit
+	}
 	if drop > 0 {
+		if win.values != nil {
+			for _, e := range win.entries[:drop] {
+				if win.values[e.value]--; win.values[e.value] <= 0 {
+					delete(win.values, e.value)
+				}
+			}
+		}
+		clear(win.entries[:drop])
 		win.entries = append(win.entries[:0], win.entries[drop:]...)
 	}
 	if len(win.entries) == 0 {
 		win.start = ev.GetId()
 	}
 	win.entries = append(win.entries, entry{t: t, value: value, ev: ev})
-	if limit := 4 * th.Count; len(win.entries) > limit && limit >= 64 {
-		win.entries = append(win.entries[:0], win.entries[len(win.entries)-limit:]...)
-	}
 	h := Hit{First: win.entries[0].t, Last: t, Episode: win.start, Total: len(win.entries)}
 	if th.Distinct != "" {
-		seen := make(map[string]struct{}, len(win.entries))
-		for _, e := range win.entries {
-			if _, ok := seen[e.value]; !ok {
-				seen[e.value] = struct{}{}
-				if len(h.Values) < 8 {
-					h.Values = append(h.Values, e.value)
-				}
-			}
+		if win.values == nil {
+			win.values = map[string]int{}
 		}
-		h.Count = len(seen)
+		win.values[value]++
+		h.Count = len(win.values)
 	} else {
 		h.Count = len(win.entries)
 	}
 	h.Fired = h.Count >= th.Count
+	if h.Fired && th.Distinct != "" {
+		seen := make(map[string]struct{}, 8)
+		for _, e := range win.entries {
+			if _, ok := seen[e.value]; !ok && len(h.Values) < 8 {
+				seen[e.value] = struct{}{}
+				h.Values = append(h.Values, e.value)
+			}
+		}
+	}
 	if h.Fired {
 		from := len(win.entries) - MaxEvidence
 		if from < 0 {

@@ -1,0 +1,100 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm/llmtest"
+)
+
+// benchBatch is 500 records of tutorial lines: logins, file reads (some
+// sensitive), commands with varying shapes (new templates → LLM candidates),
+// as protobuf LogEvents the way log-producer writes them.
+func benchBatch(b *testing.B, round int) []kafkax.Message {
+	b.Helper()
+	batch := make([]kafkax.Message, 0, 500)
+	for i := range 500 {
+		user := fmt.Sprintf("user%03d", i%97)
+		var raw string
+		switch i % 5 {
+		case 0:
+			raw = fmt.Sprintf("[24/Nov/2026 09:%02d:%02d] 10.0.%d.%d %s logged in successfully", i%60, round%60, i%7, i%200, user)
+		case 1:
+			raw = fmt.Sprintf("[24/Nov/2026 09:%02d:%02d] 10.0.0.7 %s accessed file '/srv/data/r%d.csv'", i%60, round%60, user, i%13)
+		case 2:
+			raw = fmt.Sprintf("[24/Nov/2026 09:%02d:%02d] 10.0.0.7 %s executed command 'tool%d --opt %d'", i%60, round%60, user, (i+round)%211, i)
+		case 3:
+			raw = fmt.Sprintf("[24/Nov/2026 09:%02d:%02d] 10.0.0.7 %s accessed directory '/home/%s/w%d'", i%60, round%60, user, user, i%5)
+		default:
+			raw = fmt.Sprintf("[24/Nov/2026 09:%02d:%02d] 10.0.0.7 %s failed to log in", i%60, round%60, user)
+		}
+		id := fmt.Sprintf("B%09d%016d", round, i)
+		m, err := kafkax.NewProtoMessage("logs.raw", user, id, &logwardenpb.LogEvent{Id: id, Raw: raw, Source: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Partition, m.Offset = 0, int64(round*500+i)
+		batch = append(batch, m)
+	}
+	return batch
+}
+
+func benchHandle(b *testing.B, stage SecondOpinion) {
+	h := NewHandler(newEngine(b), stage, topics, NewMetrics(nil), nil)
+	const rounds = 64
+	batches := make([][]kafkax.Message, rounds)
+	for r := range batches {
+		batches[r] = benchBatch(b, r)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		if _, err := h.Handle(ctx, batches[n%rounds]); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n*500)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*500), "ns/event")
+}
+
+// BenchmarkHandle is the batch handler (decode → parse → engine → LLM consider
+// → output messages) without Kafka, per 500-record batch: the LLM off, and on
+// against a fake model that hangs or answers 500 (issue 5: within 10% of off).
+func BenchmarkHandle(b *testing.B) {
+	b.Run("llm=off", func(b *testing.B) { benchHandle(b, nil) })
+	for _, c := range []struct {
+		name     string
+		behavior llmtest.Behavior
+	}{{"llm=hang", llmtest.Hang}, {"llm=500", llmtest.ServerError}} {
+		b.Run(c.name, func(b *testing.B) {
+			srv := llmtest.NewServer(b)
+			srv.SetDefault(llmtest.Step{Behavior: c.behavior})
+			lc := llm.DefaultConfig()
+			lc.APIKey, lc.BaseURL, lc.Timeout = "x", srv.URL, 2*time.Second
+			stage, err := llm.New(lc, zap.NewNop(), nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- stage.Run(ctx) }()
+			defer func() {
+				cancel()
+				<-done
+				stage.Close()
+			}()
+			benchHandle(b, stage)
+			b.ReportMetric(float64(srv.Calls()), "llm-calls")
+		})
+	}
+}

@@ -1,0 +1,241 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var topics = Topics{Verdicts: "v", VerdictsEnabled: true, Alerts: "a"}
+
+func newEngine(t testing.TB) *engine.Engine {
+	t.Helper()
+	e, err := engine.New(engine.DefaultConfig(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func rec(offset int64, value string) kafkax.Message {
+	return kafkax.Message{Topic: "logs.raw", Partition: 1, Offset: offset, Value: []byte(value),
+		Time: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+}
+
+func byTopic(outs []kafkax.Message) map[string][]kafkax.Message {
+	m := map[string][]kafkax.Message{}
+	for _, o := range outs {
+		m[o.Topic] = append(m[o.Topic], o)
+	}
+	return m
+}
+
+func TestHandle(t *testing.T) {
+	shadow := "[24/Nov/2026 09:15:02] 10.0.0.7 alice accessed file '/etc/shadow'"
+	login := "[24/Nov/2026 09:15:03] 10.0.0.8 bob logged in successfully"
+	cases := []struct {
+		name                          string
+		topics                        Topics
+		batch                         []kafkax.Message
+		verdicts, alerts, deadLetters int
+		alertKeys                     []string
+	}{
+		{"alert keyed by entity", topics, []kafkax.Message{rec(1, shadow)}, 1, 1, 0, []string{"alice"}},
+		{"normal line", topics, []kafkax.Message{rec(1, login)}, 1, 0, 0, nil},
+		{"verdicts off", Topics{Alerts: "a"}, []kafkax.Message{rec(1, shadow), rec(2, login)}, 0, 1, 0, []string{"alice"}},
+		{"garbage to DLQ, rest goes on", topics, []kafkax.Message{rec(1, "\x00\x01\x02"), rec(2, ""), rec(3, login)}, 1, 0, 2, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := NewHandler(newEngine(t), nil, c.topics, NewMetrics(nil), nil)
+			outs, err := h.Handle(context.Background(), c.batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := byTopic(outs)
+			if len(got["v"]) != c.verdicts || len(got["a"]) != c.alerts || len(got[kafkax.DLQTopic("logs.raw")]) != c.deadLetters {
+				t.Fatalf("verdicts %d alerts %d dead letters %d, want %d %d %d",
+					len(got["v"]), len(got["a"]), len(got[kafkax.DLQTopic("logs.raw")]), c.verdicts, c.alerts, c.deadLetters)
+			}
+			for i, k := range c.alertKeys {
+				if string(got["a"][i].Key) != k {
+					t.Errorf("alert %d keyed %q, want %q", i, got["a"][i].Key, k)
+				}
+			}
+		})
+	}
+}
+
+// A redelivered batch (fresh engine, as after a restart) yields the same ids.
+func TestHandleDeterministic(t *testing.T) {
+	batch := []kafkax.Message{rec(7, "[24/Nov/2026 09:15:02] 10.0.0.7 alice accessed file '/etc/shadow'")}
+	ids := func() []string {
+		outs, err := NewHandler(newEngine(t), nil, topics, nil, nil).Handle(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, m := range outs {
+			s = append(s, m.Header(kafkax.HeaderEventID))
+		}
+		return s
+	}
+	a, b := ids(), ids()
+	if strings.Join(a, ",") != strings.Join(b, ",") || len(a) != 2 {
+		t.Fatalf("ids %v then %v", a, b)
+	}
+}
+
+// fakeStage answers every considered verdict with a scripted opinion.
+type fakeStage struct {
+	ch      chan llm.Opinion
+	opinion func(v *logwardenpb.Verdict) (llm.Opinion, bool)
+}
+
+func (f *fakeStage) Consider(v *logwardenpb.Verdict, _ bool) llm.Decision {
+	o, ok := f.opinion(v)
+	if !ok {
+		return llm.Skipped
+	}
+	o.Verdict = proto.Clone(v).(*logwardenpb.Verdict)
+	o.EventID = v.GetEvent().GetId()
+	f.ch <- o
+	return llm.Queued
+}
+func (f *fakeStage) Results() <-chan llm.Opinion { return f.ch }
+
+func TestOpinions(t *testing.T) {
+	anomalous := func(v *logwardenpb.Verdict) (llm.Opinion, bool) {
+		return llm.Opinion{Anomalous: true, Severity: logwardenpb.Severity_SEVERITY_HIGH, Score: 0.9,
+			Findings: []*logwardenpb.Finding{{Detector: llm.Detector, RuleId: llm.RuleID, Reason: "reads keys", Severity: logwardenpb.Severity_SEVERITY_HIGH}}}, true
+	}
+	degraded := func(*logwardenpb.Verdict) (llm.Opinion, bool) { return llm.Opinion{Degraded: true}, true }
+	normal := func(*logwardenpb.Verdict) (llm.Opinion, bool) { return llm.Opinion{}, true }
+	cases := []struct {
+		name           string
+		opinion        func(*logwardenpb.Verdict) (llm.Opinion, bool)
+		verdicts       int
+		alerts         int
+		wantDegraded   bool
+		wantLLMFinding bool
+	}{
+		{"anomalous opinion: upgraded verdict and an llm alert", anomalous, 2, 1, false, true},
+		{"failed call: degraded verdict, no alert", degraded, 2, 0, true, false},
+		{"normal opinion: nothing to republish", normal, 1, 0, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			h := NewHandler(newEngine(t), &fakeStage{ch: make(chan llm.Opinion, 4), opinion: c.opinion}, topics, NewMetrics(reg), nil)
+			outs, err := h.Handle(context.Background(), []kafkax.Message{rec(1, "[24/Nov/2026 09:15:03] 10.0.0.8 bob logged in successfully")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := byTopic(outs)
+			if len(got["v"]) != c.verdicts || len(got["a"]) != c.alerts {
+				t.Fatalf("verdicts %d alerts %d, want %d %d", len(got["v"]), len(got["a"]), c.verdicts, c.alerts)
+			}
+			last := &logwardenpb.Verdict{}
+			if err := proto.Unmarshal(got["v"][len(got["v"])-1].Value, last); err != nil {
+				t.Fatal(err)
+			}
+			hasLLM := false
+			for _, f := range last.GetFindings() {
+				hasLLM = hasLLM || f.GetDetector() == llm.Detector
+			}
+			if last.GetDegraded() != c.wantDegraded || hasLLM != c.wantLLMFinding {
+				t.Errorf("last verdict degraded=%v llm finding=%v", last.GetDegraded(), hasLLM)
+			}
+			if c.alerts > 0 {
+				a := &logwardenpb.Alert{}
+				if err := proto.Unmarshal(got["a"][0].Value, a); err != nil {
+					t.Fatal(err)
+				}
+				if a.GetFingerprint() != "llm:bob" || string(got["a"][0].Key) != "bob" || a.GetSummary() != "reads keys" {
+					t.Errorf("alert %v key %q", a, got["a"][0].Key)
+				}
+				if n := testutil.ToFloat64(h.metrics.anomalies.WithLabelValues("llm", "SEVERITY_HIGH")); n != 1 {
+					t.Errorf("llm anomalies metric %v, want 1", n)
+				}
+			}
+			if n := testutil.ToFloat64(h.metrics.events); n != 1 {
+				t.Errorf("events classified %v, want 1", n)
+			}
+		})
+	}
+}
+
+type countingEngine struct {
+	Classifier
+	reloads int
+	err     error
+}
+
+func (c *countingEngine) ReloadRules() error { c.reloads++; return c.err }
+
+func TestWatchRules(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(file, []byte("rules: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hup := make(chan os.Signal)
+	reloaded := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	calls := 0
+	go func() {
+		done <- watchRules(ctx, file, time.Millisecond, hup, func() error {
+			calls++
+			reloaded <- struct{}{}
+			return errors.New("bad rule file") // logged, the watcher goes on
+		}, zap.NewNop())
+	}()
+	hup <- os.Interrupt
+	<-reloaded
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(file, later, later); err != nil {
+		t.Fatal(err)
+	}
+	<-reloaded // the mtime change
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 {
+		t.Fatalf("%d reloads, want 2", calls)
+	}
+}
+
+func TestReloadUsesEngine(t *testing.T) {
+	e := &countingEngine{}
+	h := NewHandler(e, nil, topics, nil, nil)
+	if err := h.Reload(); err != nil || e.reloads != 1 {
+		t.Fatalf("Reload: %v, %d calls", err, e.reloads)
+	}
+}
+
+func ExampleOpinionAlert() {
+	v := &logwardenpb.Verdict{Event: &logwardenpb.LogEvent{Id: "E1", User: "alice"}}
+	a := OpinionAlert(v, llm.Opinion{Anomalous: true, Severity: logwardenpb.Severity_SEVERITY_MEDIUM})
+	fmt.Println(a.GetId(), a.GetFingerprint(), a.GetEntity(), a.GetSeverity())
+	// Output: llm-E1 llm:alice alice SEVERITY_MEDIUM
+}
