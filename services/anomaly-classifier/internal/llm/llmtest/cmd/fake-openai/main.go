@@ -43,15 +43,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", *addr, err)
+	}
+	return serve(ctx, ln, stdout)
+}
+
+// serve proxies ln to a fresh fake model until ctx ends.
+func serve(ctx context.Context, ln net.Listener, stdout io.Writer) error {
 	fake := llmtest.Start()
 	defer fake.Close()
 	root, err := url.Parse(fake.Root)
 	if err != nil {
+		ln.Close()
 		return fmt.Errorf("fake server url: %w", err)
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", *addr, err)
 	}
 	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(root), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "fake-openai: sensible model on http://%s/v1\n", ln.Addr())
