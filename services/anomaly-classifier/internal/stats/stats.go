@@ -225,7 +225,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 	}
 	// a network used by others in normal traffic is learnt at once; a network
 	// nobody uses waits until it has been seen on heldLearn suspicious events
-	if newIP != "" && len(e.nets) < b.cfg.MaxValues {
+	if newIP != "" && b.hold(e, newIP, suspicious) && len(e.nets) < b.cfg.MaxValues {
 		e.nets[newIP] = struct{}{}
 	}
 	// a network is common once two users used it in traffic that looked normal
