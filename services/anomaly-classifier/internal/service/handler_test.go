@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -21,8 +20,6 @@ import (
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var topics = Topics{Verdicts: "v", VerdictsEnabled: true, Alerts: "a"}
 
