@@ -52,7 +52,7 @@ func (r rig) options(batch int) service.Options {
 		Partitions: 3, ReplicationFactor: 1, DrainEvery: 50 * time.Millisecond}
 }
 
-func newEngine(t *testing.T) *engine.Engine {
+func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	e, err := engine.New(engine.DefaultConfig(), zap.NewNop())
 	if err != nil {
