@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/logwarden/logwarden/pkg/config"
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/pkg/obs"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/deliver"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/group"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/notify"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/render"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/sink"
+)
+
+const serviceName = "slack-notifier"
+
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer, name string) (*Config, error) {
+	cfg := DefaultConfig()
+	if _, err := config.Load(&cfg, config.Options{Name: name, Args: args, Getenv: getenv, EnvFile: ".env", Usage: stderr}); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// newSink picks the destination: bot token, Slack webhook, generic webhook, else stdout.
+func newSink(cfg *Config, stdout io.Writer) (deliver.Sink, error) {
+	client := &http.Client{Timeout: cfg.Slack.Timeout}
+	switch {
+	case cfg.Slack.BotToken != "":
+		return sink.NewBot(cfg.Slack.BotToken, cfg.Slack.APIURL, cfg.Slack.Channel, cfg.Slack.Routes, client), nil
+	case cfg.Slack.WebhookURL != "":
+		return &sink.Webhook{URL: cfg.Slack.WebhookURL, Client: client}, nil
+	case cfg.Webhook.URL != "":
+		return &sink.JSON{URL: cfg.Webhook.URL, Client: client}, nil
+	case cfg.Teams.WebhookURL != "":
+		return nil, errors.New("teams.webhook_url: the Teams sink is not implemented yet")
+	}
+	return &sink.Stdout{W: stdout}, nil
+}
+
+type token struct {
+	m   kafkax.Message
+	ack kafkax.Ack
+}
+
+func runService(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr, serviceName)
+	if err != nil {
+		return err
+	}
+	log, err := obs.NewLogger(cfg.Log, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	s, err := newSink(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", zap.String("sink", s.Name()), zap.String("topic", cfg.AlertsTopic), zap.String("group", cfg.GroupID),
+		zap.Strings("group_by", cfg.Group.By), zap.Duration("group_wait", cfg.Group.Wait))
+
+	reg := obs.NewRegistry()
+	km := kafkax.NewMetrics(reg)
+	dm := deliver.NewMetrics(reg)
+	if err := kafkax.EnsureTopics(ctx, cfg.Kafka,
+		kafkax.TopicSpec{Name: cfg.AlertsTopic, Partitions: cfg.TopicPartitions, ReplicationFactor: 1},
+		kafkax.TopicSpec{Name: kafkax.DLQTopic(cfg.AlertsTopic), Partitions: cfg.TopicPartitions, ReplicationFactor: 1},
+	); err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	w, err := kafkax.NewWriter(cfg.Kafka, kafkax.DefaultWriterConfig(), km)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	cons, err := kafkax.NewConsumer(cfg.Kafka, cfg.consumerConfig(), w, log.Named("consumer"), km)
+	if err != nil {
+		return err
+	}
+	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.Kafka) }, log.Named("http"))
+	if err != nil {
+		return err
+	}
+	log.Info("http listening", zap.String("addr", srv.Addr()))
+
+	dlq := kafkax.DLQTopic(cfg.AlertsTopic)
+	p := deliver.New(deliver.Options{
+		Group: cfg.Group, RatePerSecond: cfg.Slack.RatePerSecond, BackoffMin: cfg.Retry.BackoffMin, BackoffMax: cfg.Retry.BackoffMax,
+		Log: log.Named("deliver"), Metrics: dm,
+		Done: func(ctx context.Context, b group.Batch, derr error) {
+			for _, t := range b.Tokens {
+				tk := t.(token)
+				var err error
+				if derr == nil {
+					err = tk.ack(ctx)
+				} else {
+					d := kafkax.DeadLetter(tk.m, serviceName, derr)
+					d.Topic = dlq
+					err = tk.ack(ctx, d)
+				}
+				if err != nil {
+					log.Warn("ack", zap.String("msg", tk.m.String()), zap.Error(err))
+				}
+			}
+		},
+	}, s)
+
+	g, gctx := errgroup.WithContext(ctx)
+	stopHTTP, cancelHTTP := context.WithCancel(context.Background())
+	defer cancelHTTP()
+	g.Go(func() error { return srv.Run(stopHTTP) })
+	g.Go(func() error { return p.Run(gctx) })
+	g.Go(func() error {
+		defer cancelHTTP()
+		return cons.RunAsync(gctx, func(ctx context.Context, m kafkax.Message, ack kafkax.Ack) error {
+			a := &logwardenpb.Alert{}
+			if err := proto.Unmarshal(m.Value, a); err != nil {
+				d := kafkax.DeadLetter(m, serviceName, fmt.Errorf("decode Alert: %w", err))
+				d.Topic = dlq
+				log.Error("undecodable alert; dead-lettered", zap.String("msg", m.String()), zap.Error(err))
+				return ack(ctx, d)
+			}
+			return p.Add(ctx, a, token{m, ack}, func() {
+				if err := ack(ctx); err != nil {
+					log.Warn("ack duplicate", zap.Error(err))
+				}
+			})
+		})
+	})
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+func runRender(stdin io.Reader, stdout io.Writer) error {
+	b, err := io.ReadAll(io.LimitReader(stdin, 16<<20))
+	if err != nil {
+		return fmt.Errorf("read stdin: %w", err)
+	}
+	a := &logwardenpb.Alert{}
+	if err := protojson.Unmarshal(b, a); err != nil {
+		return fmt.Errorf("decode Alert (protojson): %w", err)
+	}
+	n := notify.Notification{GroupKey: group.New(group.DefaultConfig()).Key(a), Alert: a, Count: max(a.GetCount(), 1),
+		FirstSeen: a.GetFirstSeen().AsTime(), LastSeen: a.GetLastSeen().AsTime(), New: 1}
+	out, err := json.MarshalIndent(render.Slack(n), "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", out)
+	return err
+}
+
+func runTest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr, serviceName+" test")
+	if err != nil {
+		return err
+	}
+	s, err := newSink(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	a := &logwardenpb.Alert{Id: "test-" + now.UTC().Format("20060102T150405"), Fingerprint: "logwarden-test",
+		Severity: logwardenpb.Severity_SEVERITY_INFO, Title: "logwarden test alert", Entity: "logwarden",
+		Summary: "If you can read this, slack-notifier reaches its destination.", Count: 1,
+		FirstSeen: timestamppb.New(now), LastSeen: timestamppb.New(now),
+		Evidence: []*logwardenpb.LogEvent{{Raw: "test line <!channel> must show as text"}}}
+	retry, err := s.Notify(ctx, notify.Notification{GroupKey: "test", Alert: a, Count: 1, New: 1, FirstSeen: now, LastSeen: now})
+	if err != nil {
+		return fmt.Errorf("%s answered: %w (transient: %v)", s.Name(), err, retry)
+	}
+	fmt.Fprintf(stdout, "%s accepted the test alert\n", s.Name())
+	return nil
+}
