@@ -339,3 +339,40 @@ func TestLLMDownLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// With a sensible model, an event only the model finds suspicious gets an
+// upgraded verdict (an llm finding) and an "llm:<entity>" alert, published by
+// the idle drainer while the consumer has nothing else to do.
+func TestLLMOpinionRaisesAlert(t *testing.T) {
+	r := newRig(t)
+	srv := llmtest.NewServer(t)
+	lc := llm.DefaultConfig()
+	lc.APIKey, lc.BaseURL, lc.Linger = "x", srv.URL, 20*time.Millisecond
+	stage, err := llm.New(lc, zap.NewNop(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stage.Close()
+	produce(t, r.cfg, protoEvent(t, r.in, "01JDLLMSCAN000000000000001",
+		"[24/Nov/2026 09:15:02] 10.0.0.7 mallory executed command 'nmap -sS 10.0.0.0/24'", "mallory"))
+	o := r.options(10)
+	o.Stage = stage
+	start(t, o, service.NewHandler(newEngine(t), stage, o.Topics, nil, nil))
+
+	vs := kafkatest.ReadN(t, r.cfg, r.verdicts, 2, 30*time.Second)
+	last := &logwardenpb.Verdict{}
+	if err := proto.Unmarshal(vs[len(vs)-1].Value, last); err != nil {
+		t.Fatal(err)
+	}
+	hasLLM := false
+	for _, f := range last.GetFindings() {
+		hasLLM = hasLLM || f.GetDetector() == llm.Detector
+	}
+	if !hasLLM || !last.GetAnomalous() {
+		t.Errorf("upgraded verdict %v, want anomalous with an llm finding", last)
+	}
+	a := alertsByEntity(t, kafkatest.ReadN(t, r.cfg, r.alerts, 1, 30*time.Second))["mallory"]
+	if a == nil || a.GetFingerprint() != "llm:mallory" || a.GetId() != "llm-01JDLLMSCAN000000000000001" {
+		t.Errorf("alert %v", a)
+	}
+}
