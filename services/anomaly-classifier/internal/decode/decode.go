@@ -105,20 +105,6 @@ func (a *Auto) Decode(m kafkax.Message, ev *logwardenpb.LogEvent) error {
 	return a.pick(m).Decode(m, ev)
 }
 
-// Kind names the decoder Decode would use for m (proto, json, text, reject): for metrics.
-func (a *Auto) Kind(m kafkax.Message) string {
-	switch a.pick(m).(type) {
-	case Proto:
-		return "proto"
-	case JSON:
-		return "json"
-	case Text:
-		return "text"
-	default:
-		return "reject"
-	}
-}
-
 func (a *Auto) pick(m kafkax.Message) Decoder {
 	schema := m.Header(kafkax.HeaderSchema)
 	switch {

@@ -32,8 +32,6 @@ type Options struct {
 	RulesPoll time.Duration
 	// Reload receives a value for every SIGHUP (may be nil).
 	Reload <-chan os.Signal
-	// Ready, when set, is called once the topics exist and the consumer starts.
-	Ready func()
 }
 
 // EnsureTopics creates the input, verdicts, alerts and dead-letter topics.
@@ -71,9 +69,6 @@ func Run(ctx context.Context, o Options, h *Handler, km *kafkax.Metrics, log *za
 	c, err := kafkax.NewConsumer(o.Kafka, o.Consumer, w, log, km)
 	if err != nil {
 		return fmt.Errorf("kafka consumer: %w", err)
-	}
-	if o.Ready != nil {
-		o.Ready()
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	stop, cancel := context.WithCancel(gctx)
