@@ -1,0 +1,155 @@
+package slacktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+)
+
+// Answer is one scripted reply.
+type Answer struct {
+	Status     int
+	Body       string
+	RetryAfter int // seconds; sets Retry-After when > 0
+}
+
+// Common answers.
+var (
+	OK              = Answer{Status: 200, Body: "ok"}
+	InvalidPayload  = Answer{Status: 400, Body: "invalid_payload"}
+	NoService       = Answer{Status: 404, Body: "no_service"}
+	ChannelNotFound = Answer{Status: 404, Body: "channel_not_found"}
+	ServerError     = Answer{Status: 500, Body: "internal_error"}
+)
+
+// RateLimited is a 429 asking to wait s seconds.
+func RateLimited(s int) Answer { return Answer{Status: 429, Body: "rate_limited", RetryAfter: s} }
+
+// APIError is the Web API's HTTP 200 {"ok":false,"error":code}.
+func APIError(code string) Answer {
+	return Answer{Status: 200, Body: fmt.Sprintf(`{"ok":false,"error":%q}`, code)}
+}
+
+// Request is a recorded request.
+type Request struct {
+	Path   string
+	Auth   string
+	Body   []byte
+	Status int // what was answered
+}
+
+// Server is the local Slack.
+type Server struct {
+	*httptest.Server
+	mu     sync.Mutex
+	script []Answer
+	fn     func(r Request) (Answer, bool)
+	reqs   []Request
+	ts     int
+}
+
+// New starts a server; Close it when done.
+func New() *Server {
+	s := &Server{}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
+	return s
+}
+
+// Script queues answers, used in order before falling back to success.
+func (s *Server) Script(a ...Answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.script = append(s.script, a...)
+}
+
+// Func decides answers (when ok) ahead of the script; nil removes it.
+func (s *Server) Func(f func(r Request) (Answer, bool)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fn = f
+}
+
+// Requests returns a copy of every recorded request.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.reqs...)
+}
+
+// Accepted returns the bodies of requests answered with success.
+func (s *Server) Accepted() [][]byte {
+	var out [][]byte
+	for _, r := range s.Requests() {
+		if r.Status == 200 && (len(r.Body) > 0) {
+			out = append(out, r.Body)
+		}
+	}
+	return out
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	req := Request{Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body}
+	s.mu.Lock()
+	var a Answer
+	var ok bool
+	if s.fn != nil {
+		a, ok = s.fn(req)
+	}
+	if !ok && len(s.script) > 0 {
+		a, s.script, ok = s.script[0], s.script[1:], true
+	}
+	api := isAPI(r.URL.Path)
+	if !ok {
+		if api {
+			s.ts++
+			var m struct {
+				Channel string `json:"channel"`
+			}
+			_ = json.Unmarshal(body, &m)
+			a = Answer{Status: 200, Body: fmt.Sprintf(`{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, m.Channel, s.ts)}
+		} else {
+			a = OK
+		}
+	}
+	req.Status = a.Status
+	if a.Body != "" && a.Body[0] == '{' && a.Status == 200 {
+		var v struct {
+			OK bool `json:"ok"`
+		}
+		if json.Unmarshal([]byte(a.Body), &v) == nil && !v.OK {
+			req.Status = 0 // an API error: not accepted
+		}
+	}
+	s.reqs = append(s.reqs, req)
+	s.mu.Unlock()
+	if a.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(a.RetryAfter))
+	}
+	if a.Body != "" && a.Body[0] == '{' {
+		w.Header().Set("Content-Type", "application/json")
+	} else {
+		w.Header().Set("Content-Type", "text/plain")
+	}
+	w.WriteHeader(a.Status)
+	_, _ = io.WriteString(w, a.Body)
+}
+
+func isAPI(p string) bool {
+	for _, m := range []string{"/chat.postMessage", "/chat.update"} {
+		if len(p) >= len(m) && p[len(p)-len(m):] == m {
+			return true
+		}
+	}
+	return false
+}
+
+// WebhookURL is the URL to configure as a Slack webhook.
+func (s *Server) WebhookURL() string { return s.URL + "/hook" }
+
+// APIURL is the Web API base URL.
+func (s *Server) APIURL() string { return s.URL + "/api/" }
