@@ -19,7 +19,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration used everywhere (Loghub included).
-func DefaultConfig() Config { return Config{MaxClusters: 10000, Similarity: 0.5, Depth: 2} }
+func DefaultConfig() Config { return Config{MaxClusters: 10000, Similarity: 0.6, Depth: 2} }
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
@@ -45,6 +45,7 @@ type Match struct {
 type cluster struct {
 	id     string
 	tokens []string
+	gen    []bool // positions generalised by merging (not masked values)
 	count  int64
 	leaf   *node
 	elem   *list.Element
@@ -79,15 +80,16 @@ func (m *Miner) Add(line string) Match {
 	leaf := m.leaf(toks)
 	best, bestSim := (*cluster)(nil), -1.0
 	for _, c := range leaf.clusters {
-		sim := similarity(c.tokens, toks)
+		sim := similarity(c, toks)
 		if sim > bestSim {
 			best, bestSim = c, sim
 		}
 	}
 	if best != nil && bestSim >= m.cfg.Similarity {
 		for i, t := range toks {
-			if best.tokens[i] != t && best.tokens[i] != Wildcard {
+			if best.tokens[i] != t && !best.gen[i] {
 				best.tokens[i] = Wildcard
+				best.gen[i] = true
 				best.text = ""
 			}
 		}
@@ -95,7 +97,7 @@ func (m *Miner) Add(line string) Match {
 		m.lru.MoveToFront(best.elem)
 		return Match{ID: best.id, Template: best.template(), Count: best.count}
 	}
-	c := &cluster{tokens: append([]string(nil), toks...), count: 1, leaf: leaf}
+	c := &cluster{tokens: append([]string(nil), toks...), gen: make([]bool, len(toks)), count: 1, leaf: leaf}
 	c.text = strings.Join(c.tokens, " ")
 	h := fnv.New64a()
 	h.Write([]byte(c.text))
@@ -158,17 +160,29 @@ func (m *Miner) leaf(toks []string) *node {
 	return n
 }
 
-func similarity(tmpl, toks []string) float64 {
+// maskedWeight is what a masked value equal in line and template counts for:
+// less than a word (it tells little), more than nothing (lines that are mostly
+// values still group).
+const maskedWeight = 0.5
+
+// similarity is the share of tokens equal to the template's, positions the
+// template generalised by merging not counted (as in Drain); masked values
+// (<*> in both) count maskedWeight.
+func similarity(c *cluster, toks []string) float64 {
 	if len(toks) == 0 {
 		return 1
 	}
-	same := 0
+	same := 0.0
 	for i, t := range toks {
-		if tmpl[i] == t {
-			same++
+		if !c.gen[i] && c.tokens[i] == t {
+			if t == Wildcard {
+				same += maskedWeight
+			} else {
+				same++
+			}
 		}
 	}
-	return float64(same) / float64(len(toks))
+	return same / float64(len(toks))
 }
 
 func hasDigit(s string) bool {
