@@ -124,7 +124,9 @@ func TestServiceDeliversThroughOutage(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run"}, func(k string) string { return env[k] }, nil, &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, []string{"run"}, func(k string) string { return env[k] }, nil, &stdout, &stderr)
+	}()
 
 	waitFor(t, 30*time.Second, "failed attempts", func() bool { return len(slack.Requests()) >= 30 })
 	// Let commit intervals pass while Slack keeps failing: nothing may be committed.
