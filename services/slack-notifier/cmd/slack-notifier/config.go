@@ -51,7 +51,7 @@ type WebhookConfig struct {
 
 // TeamsConfig is the Microsoft Teams webhook.
 type TeamsConfig struct {
-	WebhookURL string `mapstructure:"webhook_url" desc:"Microsoft Teams webhook URL (secret); not implemented yet"`
+	WebhookURL string `mapstructure:"webhook_url" desc:"Microsoft Teams webhook URL (secret); Adaptive Card messages"`
 }
 
 // RetryConfig is the backoff of transient failures.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,7 +46,7 @@ func newSink(cfg *Config, stdout io.Writer) (deliver.Sink, error) {
 	case cfg.Webhook.URL != "":
 		return &sink.JSON{URL: cfg.Webhook.URL, Client: client}, nil
 	case cfg.Teams.WebhookURL != "":
-		return nil, errors.New("teams.webhook_url: the Teams sink is not implemented yet")
+		return &sink.Teams{URL: cfg.Teams.WebhookURL, Client: client}, nil
 	}
 	return &sink.Stdout{W: stdout}, nil
 }

@@ -83,6 +83,7 @@ func TestGolden(t *testing.T) {
 		golden(t, tt.name+".slack", marshal(t, Slack(n)))
 		golden(t, tt.name+".json", marshal(t, JSON(n)))
 		golden(t, tt.name+".txt", []byte(Terminal(n)))
+		golden(t, tt.name+".teams", marshal(t, Teams(n)))
 	}
 }
 
@@ -119,6 +120,14 @@ func TestNoLiveMarkup(t *testing.T) {
 		}
 		if strings.Contains(s, "*Evidence*") && strings.Count(s, "```") != 2 {
 			t.Errorf("evidence fence broken: %q", s)
+		}
+	}
+	h := hostile()
+	h.Title += " [click](http://evil.example)"
+	tm := string(marshal(t, Teams(notification(h))))
+	for _, bad := range []string{"<!", "<http", "[click]", "](", "javascript"} {
+		if strings.Contains(tm, bad) {
+			t.Errorf("Teams card carries live %q", bad)
 		}
 	}
 	if strings.Contains(Terminal(notification(hostile())), "javascript") {

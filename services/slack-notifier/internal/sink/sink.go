@@ -136,3 +136,17 @@ func (s *Stdout) Notify(_ context.Context, n notify.Notification) (bool, error) 
 
 // Name names the destination.
 func (s *Stdout) Name() string { return "stdout" }
+
+// Teams posts an Adaptive Card to a Microsoft Teams webhook (workflow or connector).
+type Teams struct {
+	URL    string
+	Client *http.Client
+}
+
+// Notify posts n.
+func (t *Teams) Notify(ctx context.Context, n notify.Notification) (bool, error) {
+	return post(ctx, t.Client, "teams webhook", t.URL, render.Teams(n))
+}
+
+// Name names the destination.
+func (t *Teams) Name() string { return "teams" }

@@ -59,6 +59,7 @@ func TestContract(t *testing.T) {
 	sinks := map[string]func(s *slacktest.Server) notifier{
 		"webhook": func(s *slacktest.Server) notifier { return &Webhook{URL: s.WebhookURL(), Client: http.DefaultClient} },
 		"json":    func(s *slacktest.Server) notifier { return &JSON{URL: s.WebhookURL(), Client: http.DefaultClient} },
+		"teams":   func(s *slacktest.Server) notifier { return &Teams{URL: s.WebhookURL(), Client: http.DefaultClient} },
 	}
 	check := func(t *testing.T, retry bool, err error, want outcome) {
 		t.Helper()
