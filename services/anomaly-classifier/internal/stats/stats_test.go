@@ -123,3 +123,19 @@ func BenchmarkBytesPerEntity(b *testing.B) {
 		runtime.KeepAlive(bl)
 	}
 }
+
+func TestRateSpike(t *testing.T) {
+	b := New(DefaultConfig())
+	last := train(b, "bob", 3) // 2 commands per 10 minutes
+	var got map[string]bool
+	spikes := 0
+	for i := 0; i < 30; i++ {
+		got = ids(b.Observe(&logwardenpb.LogEvent{User: "bob", Ip: "10.10.1.2", Action: "command", Target: "ls -la"}, last.Add(time.Duration(i)*10*time.Second), false, nil))
+		if got["stats.rate-spike"] {
+			spikes++
+		}
+	}
+	if spikes != 1 { // reported once per 10-minute bucket
+		t.Fatalf("rate spikes reported %d times, want 1", spikes)
+	}
+}
