@@ -37,12 +37,17 @@ func TestConfig(t *testing.T) {
 			"GROUP_WAIT": "0s", "ALERTS_TOPIC": "a2", "SLACK_RATE_PER_SECOND": "5", "HTTP_ADDR": ":9"}, func(c *Config) string {
 			return fmt.Sprint(c.Slack.WebhookURL != "", c.Group.By, c.Group.Wait, c.AlertsTopic, c.Slack.RatePerSecond, c.HTTP.Addr)
 		}, ""},
+		{"routes", map[string]string{"SLACK_ROUTES": "critical=#sec-oncall,high=#sec"}, func(c *Config) string {
+			return fmt.Sprint(c.Slack.Routes)
+		}, ""},
+		{"bad route", map[string]string{"SLACK_ROUTES": "urgent=#x"}, nil, "slack.routes"},
 		{"bad group_by", map[string]string{"GROUP_BY": "host"}, nil, "group.by"},
 		{"bot token needs a channel", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, nil, "slack.channel"},
 		{"webhook must be http(s), secret not echoed", map[string]string{"SLACK_WEBHOOK_URL": "ftp://secret-value"}, nil, "slack.webhook_url"},
 	}
 	want := map[string]string{
 		"defaults":  ":8083alertsslack-notifier[fingerprint] 10s 1m0s 4h0m0s 1 10000",
+		"routes":    "map[critical:#sec-oncall high:#sec]",
 		"env names": "true [entity severity] 0sa25:9",
 	}
 	for _, tt := range tests {
