@@ -155,3 +155,27 @@ func TestTestCommand(t *testing.T) {
 		t.Fatalf("test output: %q", out.String())
 	}
 }
+
+// FuzzRenderCommand: any stdin either renders or fails with an error; never a panic, and
+// never a live mention in the payload.
+func FuzzRenderCommand(f *testing.F) {
+	in, err := os.ReadFile("testdata/alert.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(in)
+	f.Add([]byte(`{"title":"<!here>","evidence":[{"raw":"<@U1>"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var out bytes.Buffer
+		if run(context.Background(), []string{"render"}, nil, bytes.NewReader(b), &out, &bytes.Buffer{}) != nil {
+			return
+		}
+		s := out.String()
+		for _, bad := range []string{"<!", "<@", `\u003c!`, `\u003c@`, `\u003chttp`} {
+			if !strings.Contains(s, bad) || bad == `\u003chttp` && strings.Count(s, bad) == strings.Count(s, "|Runbook") {
+				continue
+			}
+			t.Fatalf("live %s in %s", bad, s)
+		}
+	})
+}
