@@ -116,6 +116,9 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 					log.Warn("ack", zap.String("msg", tk.m.String()), zap.Error(err))
 				}
 			}
+			if derr != nil {
+				dm.Posts.WithLabelValues("dead_letter").Inc()
+			}
 		},
 	}, s)
 

@@ -187,7 +187,7 @@ func (p *Pipeline) deliver(ctx context.Context, n notify.Notification) error {
 			return ctx.Err()
 		}
 		if !retry {
-			p.o.Metrics.Posts.WithLabelValues("dead_letter").Inc()
+			p.o.Metrics.Posts.WithLabelValues("failed").Inc()
 			p.o.Log.Error("notification rejected permanently; alerts go to the DLQ",
 				zap.String("sink", p.sink.Name()), zap.String("group", n.GroupKey), zap.Error(err))
 			return fmt.Errorf("%s: %w", p.sink.Name(), err)
