@@ -87,16 +87,48 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer w.Close()
-	cons, err := kafkax.NewConsumer(cfg.Kafka, cfg.consumerConfig(), w, log.Named("consumer"), km)
-	if err != nil {
-		return err
-	}
 	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.Kafka) }, log.Named("http"))
 	if err != nil {
 		return err
 	}
 	log.Info("http listening", zap.String("addr", srv.Addr()))
 
+	g, gctx := errgroup.WithContext(ctx)
+	stopHTTP, cancelHTTP := context.WithCancel(context.Background())
+	defer cancelHTTP()
+	g.Go(func() error { return srv.Run(stopHTTP) })
+	g.Go(func() error {
+		defer cancelHTTP()
+		// A consumer that fails (the broker gone for longer than the client retries) is
+		// replaced, with a fresh grouping: unacknowledged alerts come back from Kafka.
+		for {
+			err := consume(gctx, cfg, w, s, log, km, dm)
+			if gctx.Err() != nil {
+				return nil
+			}
+			log.Error("consumer failed; restarting", zap.Duration("in", restartDelay), zap.Error(err))
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-time.After(restartDelay):
+			}
+		}
+	})
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// restartDelay is the pause before a failed consumer is replaced.
+const restartDelay = 2 * time.Second
+
+// consume runs one consumer-group member and its delivery pipeline until ctx ends or
+// the consumer fails.
+func consume(ctx context.Context, cfg *Config, w *kafkax.Writer, s deliver.Sink, log *zap.Logger, km *kafkax.Metrics, dm *deliver.Metrics) error {
+	cons, err := kafkax.NewConsumer(cfg.Kafka, cfg.consumerConfig(), w, log.Named("consumer"), km)
+	if err != nil {
+		return err
+	}
 	dlq := kafkax.DLQTopic(cfg.AlertsTopic)
 	p := deliver.New(deliver.Options{
 		Group: cfg.Group, RatePerSecond: cfg.Slack.RatePerSecond, BackoffMin: cfg.Retry.BackoffMin, BackoffMax: cfg.Retry.BackoffMax,
@@ -123,12 +155,12 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 	}, s)
 
 	g, gctx := errgroup.WithContext(ctx)
-	stopHTTP, cancelHTTP := context.WithCancel(context.Background())
-	defer cancelHTTP()
-	g.Go(func() error { return srv.Run(stopHTTP) })
-	g.Go(func() error { return p.Run(gctx) })
+	pctx, stopPipeline := context.WithCancel(context.Background())
+	defer stopPipeline()
+	g.Go(func() error { return p.Run(pctx) })
 	g.Go(func() error {
-		defer cancelHTTP()
+		// The pipeline outlives the handler calls: it stops once RunAsync returned.
+		defer stopPipeline()
 		return cons.RunAsync(gctx, func(ctx context.Context, m kafkax.Message, ack kafkax.Ack) error {
 			a := &logwardenpb.Alert{}
 			if err := proto.Unmarshal(m.Value, a); err != nil {
@@ -144,9 +176,7 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 			})
 		})
 	})
-	err = g.Wait()
-	log.Info("stopped")
-	return err
+	return g.Wait()
 }
 
 func runRender(stdin io.Reader, stdout io.Writer) error {
