@@ -51,6 +51,20 @@ func produceAlerts(t *testing.T, cfg kafkax.Config, topic string, groups, per in
 	}
 }
 
+func produceOne(t *testing.T, w *kafkax.Writer, topic, id string) {
+	t.Helper()
+	a := &logwardenpb.Alert{Id: id, Fingerprint: id, Entity: id, Severity: logwardenpb.Severity_SEVERITY_LOW, Title: "one", Count: 1}
+	m, err := kafkax.NewProtoMessage(topic, id, id, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.Write(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
 type delivered struct {
 	group string
 	count int64
