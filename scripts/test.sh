@@ -12,7 +12,13 @@ scripts/proto.sh check
 step "lint"
 scripts/lint.sh
 
-step "each service builds on its own (GOWORK=off)"
+step "go.mod files are tidy; each service builds on its own (GOWORK=off)"
+for m in $(go list -m -f '{{.Dir}}'); do
+  (cd "$m" && GOWORK=off go mod tidy -diff >/dev/null) || {
+    echo "${m#"$root"/}: go.mod/go.sum not tidy; run: (cd ${m#"$root"/} && GOWORK=off go mod tidy)" >&2
+    exit 1
+  }
+done
 for s in services/*/; do
   (cd "$s" && GOWORK=off go build -o /dev/null ./...)
 done
