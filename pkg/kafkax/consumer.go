@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,8 +195,33 @@ func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
 	}
 }
 
+// fetch returns the next message. Errors from a broker that is down or moving partitions
+// are transient: kafka-go keeps reconnecting and reports each failure, so fetch logs it,
+// backs off and asks again until ctx ends. Only a closed reader (io.EOF) or a cancelled
+// ctx end it. Nothing is skipped: the reader resumes from its own position.
+func (c *Consumer) fetch(ctx context.Context) (kafka.Message, error) {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		km, err := c.reader.FetchMessage(ctx)
+		if err == nil || ctx.Err() != nil || errors.Is(err, io.EOF) {
+			return km, err
+		}
+		c.metrics.fetchFailed()
+		c.log.Warn("fetch failed; retrying", zap.Strings("topics", c.cfg.Topics), zap.Int("attempt", attempt),
+			zap.Duration("backoff", backoff), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return km, ctx.Err()
+		case <-time.After(backoff):
+		}
+		if backoff < 5*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
 func (c *Consumer) fetchBatch(ctx context.Context) ([]Message, error) {
-	km, err := c.reader.FetchMessage(ctx)
+	km, err := c.fetch(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +371,7 @@ func (c *Consumer) RunAsync(ctx context.Context, h AsyncHandler) error {
 		if ctx.Err() != nil {
 			break
 		}
-		km, err := c.reader.FetchMessage(ctx)
+		km, err := c.fetch(ctx)
 		if err != nil {
 			<-sem
 			if ctx.Err() == nil {

@@ -10,6 +10,7 @@ import (
 // Metrics are the Kafka-side numbers every service exports. A nil *Metrics records nothing.
 type Metrics struct {
 	consumed   *prometheus.CounterVec
+	fetchErrs  prometheus.Counter
 	produced   *prometheus.CounterVec
 	writeErrs  *prometheus.CounterVec
 	dlq        *prometheus.CounterVec
@@ -26,6 +27,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logwarden_kafka_messages_consumed_total", Help: "Messages fetched, by topic.",
 		}, []string{"topic"}),
+		fetchErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logwarden_kafka_fetch_errors_total", Help: "Failed fetches (broker down, partitions moving); each is retried.",
+		}),
 		produced: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logwarden_kafka_messages_produced_total", Help: "Messages acknowledged by the brokers, by topic.",
 		}, []string{"topic"}),
@@ -54,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.consumed, m.produced, m.writeErrs, m.dlq, m.commits, m.lag, m.handleSecs, m.writeSecs, m.inFlight)
+		reg.MustRegister(m.consumed, m.fetchErrs, m.produced, m.writeErrs, m.dlq, m.commits, m.lag, m.handleSecs, m.writeSecs, m.inFlight)
 	}
 	return m
 }
@@ -67,6 +71,13 @@ func (m *Metrics) fetched(msg Message) {
 	if msg.HighWaterMark > 0 {
 		m.lag.WithLabelValues(msg.Topic, strconv.Itoa(msg.Partition)).Set(float64(msg.HighWaterMark - msg.Offset - 1))
 	}
+}
+
+func (m *Metrics) fetchFailed() {
+	if m == nil {
+		return
+	}
+	m.fetchErrs.Inc()
 }
 
 func (m *Metrics) wrote(msgs []Message, took time.Duration, err error) {

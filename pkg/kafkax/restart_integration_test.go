@@ -85,3 +85,84 @@ func TestConsumerAndWriterSurviveBrokerRestart(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// A broker that is down for several seconds while the members wait for messages makes
+// kafka-go report fetch and group errors. Both loops keep retrying instead of returning
+// them, and consume what arrives once the broker is back.
+func TestConsumerWaitsOutBrokerOutage(t *testing.T) {
+	broker := kafkatest.StartBroker(t)
+	cfg := broker.Config()
+	in := kafkatest.NewTopic(t, cfg, 2)
+	const first, total = 50, 100
+	produce(t, cfg, in, 0, first)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	seen := map[string]map[string]bool{"sync": {}, "async": {}}
+	count := func(loop string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen[loop])
+	}
+	record := func(loop string, m kafkax.Message) {
+		mu.Lock()
+		seen[loop][string(m.Value)] = true
+		mu.Unlock()
+	}
+
+	syncC := newConsumer(t, cfg, testConsumerConfig(kafkatest.UniqueName("g-sync"), in), nil)
+	asyncC := newConsumer(t, cfg, testConsumerConfig(kafkatest.UniqueName("g-async"), in), nil)
+	syncDone := make(chan error, 1)
+	asyncDone := make(chan error, 1)
+	go func() {
+		syncDone <- syncC.Run(ctx, func(_ context.Context, batch []kafkax.Message) ([]kafkax.Message, error) {
+			for _, m := range batch {
+				record("sync", m)
+			}
+			return nil, nil
+		})
+	}()
+	go func() {
+		asyncDone <- asyncC.RunAsync(ctx, func(ctx context.Context, m kafkax.Message, ack kafkax.Ack) error {
+			record("async", m)
+			return ack(ctx)
+		})
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			select {
+			case err := <-syncDone:
+				t.Fatalf("%s: Run returned during the outage: %v", what, err)
+			case err := <-asyncDone:
+				t.Fatalf("%s: RunAsync returned during the outage: %v", what, err)
+			case <-ctx.Done():
+				t.Fatalf("%s: timed out (sync %d, async %d)", what, count("sync"), count("async"))
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	waitFor("first messages", func() bool { return count("sync") == first && count("async") == first })
+
+	broker.Stop()
+	// Longer than kafka-go's MaxAttempts of reconnects at ReadBackoffMax, so errors surface.
+	waitFor("outage", func() bool {
+		select {
+		case <-time.After(10 * time.Second):
+			return true
+		case <-ctx.Done():
+			return true
+		}
+	})
+	broker.Start()
+	produce(t, cfg, in, first, total-first)
+	waitFor("messages after the outage", func() bool { return count("sync") == total && count("async") == total })
+	cancel()
+	if err := <-syncDone; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if err := <-asyncDone; err != nil {
+		t.Errorf("RunAsync: %v", err)
+	}
+}
