@@ -229,11 +229,13 @@ func TestPipeline(t *testing.T) {
 
 	alertMsgs, _ := readAll(ctx, kcfg, alerts)
 	bySeverity := map[string]logwardenpb.Severity{} // entity → highest severity alerted
+	titles := map[string][]string{}                 // entity → the alerts' titles
 	for _, m := range alertMsgs {
 		var a logwardenpb.Alert
 		if proto.Unmarshal(m.Value, &a) != nil {
 			t.Fatalf("alerts topic holds a message that is not an Alert at offset %d", m.Offset)
 		}
+		titles[a.GetEntity()] = append(titles[a.GetEntity()], a.GetFingerprint()+": "+a.GetTitle())
 		if a.GetSeverity() > bySeverity[a.GetEntity()] {
 			bySeverity[a.GetEntity()] = a.GetSeverity()
 		}
@@ -256,6 +258,9 @@ func TestPipeline(t *testing.T) {
 		}
 	}
 	sort.Strings(quietBroken)
+	for _, e := range quietBroken {
+		t.Logf("alerted without incident: %s: %s", e, strings.Join(titles[e], "; "))
+	}
 	if len(quietBroken) > maxQuietBroken {
 		t.Errorf("alerts about %d entities without any incident (at most %d allowed): %v", len(quietBroken), maxQuietBroken, quietBroken)
 	}

@@ -20,7 +20,7 @@ type Config struct {
 	UsualHourShare float64       `mapstructure:"usual_hour_share" desc:"share of a user's events an hour (with its neighbours) needs to be usual"`
 	SpikeFactor    float64       `mapstructure:"spike_factor" desc:"a 10-minute count above factor × the user's EWMA (and ≥ spike_min) is a spike"`
 	SpikeMin       int           `mapstructure:"spike_min" desc:"smallest 10-minute count that can be a spike"`
-	EarlyEvents    int           `mapstructure:"early_events" desc:"events of a user before the robust early checks run (hour ≥ 3 h from any seen hour)"`
+	EarlyEvents    int           `mapstructure:"early_events" desc:"events of a user before the robust early checks run (hour ≥ 4 h from any seen hour)"`
 	GlobalWarmup   int           `mapstructure:"global_warmup" desc:"events overall before a network never seen by anyone is reported"`
 }
 
@@ -133,7 +133,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 		first, ok := b.nets[n]
 		global = ok && first == ""
 		if _, ok := e.nets[ip]; !ok {
-			if warm || (!global && b.seen > b.cfg.GlobalWarmup) {
+			if warm || (early && !global && b.seen > b.cfg.GlobalWarmup) {
 				where := "a network (" + Sanitize(n) + ") no other user works from"
 				if global {
 					where = "an address never seen for this user"
@@ -151,7 +151,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 	if (warm && b.cfg.UsualHourShare > 0) || early {
 		near := e.hours[h] + e.hours[(h+1)%24] + e.hours[(h+23)%24]
 		usual := !warm || float64(near) >= b.cfg.UsualHourShare*float64(e.events)
-		if !usual || (early && hourDistance(&e.hours, h) >= 3) {
+		if !usual || (early && hourDistance(&e.hours, h) >= 4) {
 			heldHour = !usual
 			dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.off-hours", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.6,
 				Title:  "Activity outside the user's usual hours",

@@ -139,3 +139,23 @@ func TestRateSpike(t *testing.T) {
 		t.Fatalf("rate spikes reported %d times, want 1", spikes)
 	}
 }
+
+// A user that reaches this instance mid-stream (a rebalance moved its partition here, or
+// the instance restarted) is cold: its usual network is new to this instance but is not
+// reported until the user has a little history here, and its usual night hours are not
+// off-hours. A foreign network after that still is.
+func TestAdoptedUserIsQuietUntilItHasHistory(t *testing.T) {
+	b := New(DefaultConfig())
+	train(b, "bob", 11)                          // past the global warm-up (1,056 events); 10.10/16 is known
+	at := t0.Add(11*24*time.Hour + 12*time.Hour) // 21:00, a night worker's shift
+	for i := 0; i < 60; i++ {                    // 21:00–01:55 from a network only this user uses
+		ev := &logwardenpb.LogEvent{User: "nina", Ip: "172.20.3.4", Action: "command", Target: "ls -la"}
+		if f := b.Observe(ev, at.Add(time.Duration(i)*5*time.Minute), false, nil); len(f) != 0 {
+			t.Fatalf("event %d of the adopted user: findings %v, want none", i, ids(f))
+		}
+	}
+	far := &logwardenpb.LogEvent{User: "nina", Ip: "185.220.1.1", Action: "login"}
+	if got := ids(b.Observe(far, at.Add(5*time.Hour), false, nil)); !got["stats.new-network"] {
+		t.Fatalf("foreign network after some history: findings %v, want stats.new-network", got)
+	}
+}
