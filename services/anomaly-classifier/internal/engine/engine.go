@@ -161,6 +161,10 @@ type pending struct {
 	per      string
 }
 
+// Adopt marks ev's user as adopted when the engine does not know it yet: its partition
+// moved to this instance mid-stream, so its history is not here (stats.Baselines.Adopt).
+func (e *Engine) Adopt(ev *logwardenpb.LogEvent) { e.stats.Adopt(ev.GetUser()) }
+
 // Process classifies one event whose fields were filled by logparse.
 func (e *Engine) Process(ev *logwardenpb.LogEvent) Result {
 	t := eventTime(ev)

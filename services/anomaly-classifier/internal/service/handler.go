@@ -25,6 +25,7 @@ const Name = "anomaly-classifier"
 // Classifier is the detection engine as the handler uses it (not concurrency-safe).
 type Classifier interface {
 	Process(ev *logwardenpb.LogEvent) engine.Result
+	Adopt(ev *logwardenpb.LogEvent)
 	ReloadRules() error
 }
 
@@ -52,7 +53,22 @@ type Handler struct {
 	log     *zap.Logger
 	metrics *Metrics
 	now     func() time.Time
+
+	// Partitions seen, and those that reached this instance after it had handled
+	// AdoptAfter events: a rebalance moved them here, their users' history is elsewhere.
+	parts      map[partition]bool // → adopted
+	handled    int
+	AdoptAfter int
 }
+
+type partition struct {
+	topic string
+	part  int
+}
+
+// DefaultAdoptAfter is how many events an instance handles before a partition that
+// appears is taken as moved here by a rebalance rather than assigned at start.
+const DefaultAdoptAfter = 1000
 
 // NewHandler builds a handler. stage and m may be nil; log nil = no logs.
 func NewHandler(eng Classifier, stage SecondOpinion, topics Topics, m *Metrics, log *zap.Logger) *Handler {
@@ -60,7 +76,7 @@ func NewHandler(eng Classifier, stage SecondOpinion, topics Topics, m *Metrics, 
 		log = zap.NewNop()
 	}
 	return &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: stage,
-		topics: topics, metrics: m, log: log, now: time.Now}
+		topics: topics, metrics: m, log: log, now: time.Now, parts: map[partition]bool{}, AdoptAfter: DefaultAdoptAfter}
 }
 
 // Handle is the kafkax.BatchHandler: it returns, per record, the verdict and
@@ -76,6 +92,9 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 			h.log.Debug("dead letter", zap.Stringer("record", m), zap.Error(err))
 			outs = append(outs, kafkax.DeadLetter(m, Name, err))
 			continue
+		}
+		if h.adopted(m) {
+			h.eng.Adopt(ev)
 		}
 		res := h.eng.Process(ev)
 		if h.llm != nil {
@@ -95,6 +114,22 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 	}
 	h.metrics.observeBatch(h.now().Sub(start), len(batch))
 	return outs, nil
+}
+
+// adopted counts m and reports whether its partition was assigned mid-stream.
+func (h *Handler) adopted(m kafkax.Message) bool {
+	h.handled++
+	k := partition{m.Topic, m.Partition}
+	adopted, ok := h.parts[k]
+	if !ok {
+		adopted = h.handled > h.AdoptAfter
+		h.parts[k] = adopted
+		if adopted {
+			h.log.Info("partition assigned mid-stream: its users start without early checks until warm",
+				zap.String("topic", m.Topic), zap.Int("partition", m.Partition))
+		}
+	}
+	return adopted
 }
 
 // Reload re-reads the rule file between batches; the engine keeps its windows.

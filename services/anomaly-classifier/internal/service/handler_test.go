@@ -236,3 +236,43 @@ func ExampleOpinionAlert() {
 	fmt.Println(a.GetId(), a.GetFingerprint(), a.GetEntity(), a.GetSeverity())
 	// Output: llm-E1 llm:alice alice SEVERITY_MEDIUM
 }
+
+type adoptRecorder struct {
+	*engine.Engine
+	adopted map[string]bool
+}
+
+func (a *adoptRecorder) Adopt(ev *logwardenpb.LogEvent) {
+	a.adopted[ev.GetUser()] = true
+	a.Engine.Adopt(ev)
+}
+
+// Partitions present from the start are this instance's own; a partition that first shows
+// up after AdoptAfter events was moved here by a rebalance, and its users are adopted.
+func TestHandleAdoptsUsersOfPartitionsAssignedMidStream(t *testing.T) {
+	eng := &adoptRecorder{Engine: newEngine(t), adopted: map[string]bool{}}
+	h := NewHandler(eng, nil, topics, NewMetrics(nil), nil)
+	h.AdoptAfter = 3
+	line := func(user string) string {
+		return fmt.Sprintf("[24/Nov/2026 09:15:03] 10.0.0.8 %s logged in successfully", user)
+	}
+	at := func(part int, off int64, user string) kafkax.Message {
+		m := rec(off, line(user))
+		m.Partition = part
+		return m
+	}
+	batches := [][]kafkax.Message{
+		{at(0, 1, "ann"), at(1, 1, "bob")},
+		{at(0, 2, "ann"), at(2, 1, "cy")}, // partition 2 at event 4: moved here
+		{at(1, 2, "bob"), at(2, 2, "dee")},
+	}
+	for _, b := range batches {
+		if _, err := h.Handle(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]bool{"cy": true, "dee": true}
+	if len(eng.adopted) != len(want) || !eng.adopted["cy"] || !eng.adopted["dee"] {
+		t.Fatalf("adopted %v, want %v", eng.adopted, want)
+	}
+}

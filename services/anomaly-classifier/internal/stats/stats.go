@@ -72,6 +72,10 @@ type entity struct {
 	held   map[string]int      // networks seen only on suspicious events: count
 	seen   map[uint64]struct{} // hashes of "c:"+command, "d:"+dir
 	rates  map[string]*rate
+	// adopted: the user's history lies on another instance (its partition moved here
+	// mid-stream), so its first hours here say nothing about its habits: only the warm
+	// checks apply.
+	adopted bool
 }
 
 // Baselines holds the per-user state. Not safe for concurrent use.
@@ -109,19 +113,15 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 	}
 	e := b.ents[user]
 	if e == nil {
-		e = &entity{key: user, first: t, nets: map[string]struct{}{}, held: map[string]int{}, seen: map[uint64]struct{}{}, rates: map[string]*rate{}}
-		e.elem = b.lru.PushFront(e)
-		b.ents[user] = e
-		if len(b.ents) > b.cfg.MaxEntities {
-			old := b.lru.Back().Value.(*entity)
-			b.lru.Remove(old.elem)
-			delete(b.ents, old.key)
-		}
+		e = b.add(user, t)
 	} else {
 		b.lru.MoveToFront(e.elem)
+		if e.events == 0 && e.first.IsZero() {
+			e.first = t
+		}
 	}
 	warm := e.events >= b.cfg.WarmupEvents && t.Sub(e.first) >= b.cfg.WarmupSpan
-	early := e.events >= b.cfg.EarlyEvents
+	early := !e.adopted && e.events >= b.cfg.EarlyEvents
 	b.seen++
 	name := Sanitize(user)
 
@@ -244,6 +244,29 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 	}
 	e.events++
 	return dst
+}
+
+func (b *Baselines) add(user string, t time.Time) *entity {
+	e := &entity{key: user, first: t, nets: map[string]struct{}{}, held: map[string]int{}, seen: map[uint64]struct{}{}, rates: map[string]*rate{}}
+	e.elem = b.lru.PushFront(e)
+	b.ents[user] = e
+	if len(b.ents) > b.cfg.MaxEntities {
+		old := b.lru.Back().Value.(*entity)
+		b.lru.Remove(old.elem)
+		delete(b.ents, old.key)
+	}
+	return e
+}
+
+// Adopt tells the baselines that user's history lies elsewhere: its partition was
+// assigned to this instance mid-stream (a rebalance). A user this instance does not know
+// yet starts adopted: the early checks, which assume the stream began with the user,
+// stay off until it is warm. A known user is unchanged.
+func (b *Baselines) Adopt(user string) {
+	if user == "" || b.ents[user] != nil {
+		return
+	}
+	b.add(user, time.Time{}).adopted = true
 }
 
 // hold reports whether a new value may be learnt now.

@@ -140,11 +140,10 @@ func TestRateSpike(t *testing.T) {
 	}
 }
 
-// A user that reaches this instance mid-stream (a rebalance moved its partition here, or
-// the instance restarted) is cold: its usual network is new to this instance but is not
-// reported until the user has a little history here, and its usual night hours are not
-// off-hours. A foreign network after that still is.
-func TestAdoptedUserIsQuietUntilItHasHistory(t *testing.T) {
+// A user new to this instance (new, or its history lost with a restart) is cold: its
+// usual network is new to this instance but is not reported until the user has a little
+// history here. A foreign network after that still is.
+func TestNewUserLearnsItsNetworkFirst(t *testing.T) {
 	b := New(DefaultConfig())
 	train(b, "bob", 11)                          // past the global warm-up (1,056 events); 10.10/16 is known
 	at := t0.Add(11*24*time.Hour + 12*time.Hour) // 21:00, a night worker's shift
@@ -157,5 +156,30 @@ func TestAdoptedUserIsQuietUntilItHasHistory(t *testing.T) {
 	far := &logwardenpb.LogEvent{User: "nina", Ip: "185.220.1.1", Action: "login"}
 	if got := ids(b.Observe(far, at.Add(5*time.Hour), false, nil)); !got["stats.new-network"] {
 		t.Fatalf("foreign network after some history: findings %v, want stats.new-network", got)
+	}
+}
+
+// An adopted user (its partition moved here mid-stream) gets no early off-hours check:
+// having seen it only from 15:00 says nothing about 09:00 the next day. A user that is
+// merely new still gets it.
+func TestAdoptedUserSkipsEarlyChecks(t *testing.T) {
+	for _, adopted := range []bool{true, false} {
+		b := New(DefaultConfig())
+		train(b, "bob", 11)
+		if adopted {
+			b.Adopt("nina")
+		}
+		at := t0.Add(11*24*time.Hour + 6*time.Hour) // 15:00
+		for i := 0; i < 24; i++ {                   // 15:00–16:55
+			ev := &logwardenpb.LogEvent{User: "nina", Ip: "10.10.1.9", Action: "command", Target: "ls -la"}
+			if f := b.Observe(ev, at.Add(time.Duration(i)*5*time.Minute), false, nil); len(f) != 0 {
+				t.Fatalf("adopted=%v: event %d: findings %v, want none", adopted, i, ids(f))
+			}
+		}
+		morning := &logwardenpb.LogEvent{User: "nina", Ip: "10.10.1.9", Action: "login"}
+		got := ids(b.Observe(morning, at.Add(18*time.Hour), false, nil)) // 09:00 next day
+		if got["stats.off-hours"] == adopted {
+			t.Errorf("adopted=%v: findings at 09:00 %v; want off-hours only for a user that is not adopted", adopted, got)
+		}
 	}
 }
