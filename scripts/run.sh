@@ -14,6 +14,8 @@
 # broker if this script started it. Nothing is left running.
 #
 # Environment: RUN_RATE (events/s, default 5), RUN_ANOMALY_RATE (default 0.05),
+# RUN_OPENER (the scenario injected first so an alert shows within seconds, default
+# sensitive_file_burst; empty = none),
 # RUN_CLASSIFIERS (default 1), RUN_GROUP_WAIT (notifier group_wait, default 2s),
 # RUN_STATUS_EVERY (default 30), KAFKA_PORT (default 9092), KAFKA_BROKERS (use a running
 # broker instead of starting one).
@@ -23,6 +25,7 @@ cd "$root"
 
 rate=${RUN_RATE:-5}
 anomaly_rate=${RUN_ANOMALY_RATE:-0.05}
+opener=${RUN_OPENER-sensitive_file_burst}
 classifiers=${RUN_CLASSIFIERS:-1}
 group_wait=${RUN_GROUP_WAIT:-2s}
 status_every=${RUN_STATUS_EVERY:-30}
@@ -51,7 +54,7 @@ cleanup() {
   say "stopped; logs in ${rundir#"$root"/}/"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 0' INT TERM # Ctrl-C is how a run ends: not an error
 
 if [ -z "${KAFKA_BROKERS:-}" ]; then
   if ! KAFKA_PORT=$port scripts/kafka/kafka.sh status >/dev/null 2>&1; then
@@ -89,7 +92,7 @@ for i in $(seq 1 "$classifiers"); do
     start "anomaly-classifier #$i" "$rundir/anomaly-classifier-$i.log" "$bin/anomaly-classifier" run
 done
 
-SOURCES=generator GENERATOR_RATE=$rate GENERATOR_ANOMALY_RATE=$anomaly_rate HTTP_ADDR=127.0.0.1:8081 \
+SOURCES=generator GENERATOR_RATE=$rate GENERATOR_ANOMALY_RATE=$anomaly_rate GENERATOR_OPENER=$opener HTTP_ADDR=127.0.0.1:8081 \
   start log-producer "$rundir/log-producer.log" "$bin/log-producer" run
 
 say "generating $rate events/s with ${anomaly_rate} anomalies; alerts appear below (Ctrl-C stops everything)"

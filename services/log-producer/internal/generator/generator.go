@@ -32,6 +32,10 @@ type Options struct {
 	EventsPerSecond float64
 	// EventsPerUserHour is the activity of one user at work (default 20).
 	EventsPerUserHour float64
+	// Opener, a scenario name, is injected as the first incident once OpenerAfter events
+	// were emitted (default 10), whatever AnomalyRate says: a demo shows an alert at once.
+	Opener      string
+	OpenerAfter int
 }
 
 func (o *Options) defaults() error {
@@ -54,6 +58,12 @@ func (o *Options) defaults() error {
 		if scenarioByName(s) == nil {
 			return fmt.Errorf("scenarios: unknown scenario %q (known: %v)", s, Scenarios())
 		}
+	}
+	if o.Opener != "" && scenarioByName(o.Opener) == nil {
+		return fmt.Errorf("opener: unknown scenario %q (known: %v)", o.Opener, Scenarios())
+	}
+	if o.OpenerAfter == 0 {
+		o.OpenerAfter = 10
 	}
 	if o.Start.IsZero() {
 		o.Start = defaultStart
@@ -93,6 +103,7 @@ type Generator struct {
 
 	emitted, anomalous, scheduledAnomalous int
 	incidents                              int
+	opened                                 bool
 	stats                                  []ScenarioStats
 }
 
@@ -238,6 +249,11 @@ func (g *Generator) normal(t time.Time) Event {
 // maybeStartIncident schedules an incident when the anomalous share (counting lines
 // already scheduled) is below the target; a small start probability spreads incidents out.
 func (g *Generator) maybeStartIncident() {
+	if g.opts.Opener != "" && !g.opened && g.emitted >= g.opts.OpenerAfter {
+		g.opened = true
+		g.startIncident(scenarioByName(g.opts.Opener), true)
+		return
+	}
 	if g.opts.AnomalyRate <= 0 || len(g.scenarios) == 0 {
 		return
 	}
@@ -257,6 +273,13 @@ func (g *Generator) maybeStartIncident() {
 		}
 		pick -= s.weight
 	}
+	g.startIncident(sc, false)
+}
+
+// startIncident schedules an incident of sc. prompt moves it to start a second from now
+// when it would start within two minutes anyway (the builders' jitter), so an opener
+// shows at once; an incident that waits for a time of day (off_hours) still waits.
+func (g *Generator) startIncident(sc *scenario, prompt bool) {
 	g.incidents++
 	id := fmt.Sprintf("inc-%d-%05d", g.opts.Seed, g.incidents)
 	evs := sc.build(g, g.now)
@@ -264,6 +287,11 @@ func (g *Generator) maybeStartIncident() {
 	for i, ev := range evs {
 		if ev.Time.Before(evs[first].Time) {
 			first = i
+		}
+	}
+	if shift := evs[first].Time.Sub(g.now.Add(time.Second)); prompt && shift > 0 && shift < 2*time.Minute {
+		for i := range evs {
+			evs[i].Time = evs[i].Time.Add(-shift)
 		}
 	}
 	for i, ev := range evs {

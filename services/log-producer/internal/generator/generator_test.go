@@ -51,6 +51,7 @@ func TestOptionsAreValidated(t *testing.T) {
 		{"rate too high", Options{AnomalyRate: 0.9}, "anomaly_rate"},
 		{"negative users", Options{Users: -1}, "users"},
 		{"negative eps", Options{EventsPerSecond: -1}, "events per second"},
+		{"unknown opener", Options{Opener: "nope"}, `opener: unknown scenario "nope"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,4 +291,33 @@ func BenchmarkNext(b *testing.B) {
 		buf = ev.AppendLine(buf[:0])
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// The opener is the first incident, OpenerAfter events in, even with injection off.
+func TestOpenerComesFirst(t *testing.T) {
+	for _, sc := range Scenarios() {
+		t.Run(sc, func(t *testing.T) {
+			_, evs := generate(t, Options{Seed: 3, AnomalyRate: -1, Opener: sc, EventsPerSecond: 5}, 2000)
+			first, incidents := -1, map[string]bool{}
+			for i, ev := range evs {
+				if !ev.Label.Anomalous {
+					continue
+				}
+				if first < 0 {
+					first = i
+				}
+				if ev.Label.Scenario != sc {
+					t.Fatalf("event %d is %s, want only the opener %s", i, ev.Label.Scenario, sc)
+				}
+				incidents[ev.Label.IncidentID] = true
+			}
+			latest := 20 // a second after the 10th event at 5 events/s
+			if sc == ScenarioOffHours {
+				latest = len(evs) // waits for a user's night
+			}
+			if first < 10 || first > latest || len(incidents) != 1 {
+				t.Fatalf("first anomalous event at %d (want 10..%d), %d incidents (want 1)", first, latest, len(incidents))
+			}
+		})
+	}
 }

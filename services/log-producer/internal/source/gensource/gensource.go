@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
@@ -22,6 +24,7 @@ type Config struct {
 	AnomalyRate float64       `mapstructure:"anomaly_rate" desc:"share of anomalous lines (0 = none)"`
 	Users       int           `mapstructure:"users" desc:"users in the simulated population"`
 	BatchLines  int           `mapstructure:"batch_lines" desc:"most events published at once"`
+	Opener      string        `mapstructure:"opener" desc:"scenario injected as the first incident, 10 events in (demos; empty = none)"`
 }
 
 // DefaultConfig: 5 events/s, 1 % anomalies, 50 users, endless.
@@ -44,6 +47,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("generator.users (GENERATOR_USERS): must be in 1..100000, got %d", c.Users)
 	case c.BatchLines < 1:
 		return fmt.Errorf("generator.batch_lines (GENERATOR_BATCH_LINES): must be ≥ 1, got %d", c.BatchLines)
+	case c.Opener != "" && !slices.Contains(generator.Scenarios(), c.Opener):
+		return fmt.Errorf("generator.opener (GENERATOR_OPENER): unknown scenario %q (known: %s)", c.Opener, strings.Join(generator.Scenarios(), ", "))
 	}
 	return nil
 }
@@ -105,7 +110,7 @@ func Run(ctx context.Context, cfg Config, pub Publisher, clock Clock) error {
 		eps = 5
 	}
 	start := clock.Now()
-	g, err := generator.New(generator.Options{Seed: seed, Users: cfg.Users, AnomalyRate: anomaly, EventsPerSecond: eps, Start: start})
+	g, err := generator.New(generator.Options{Seed: seed, Users: cfg.Users, AnomalyRate: anomaly, EventsPerSecond: eps, Start: start, Opener: cfg.Opener})
 	if err != nil {
 		return fmt.Errorf("generator: %w", err)
 	}
