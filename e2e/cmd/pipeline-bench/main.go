@@ -10,7 +10,7 @@
 // It builds the three services itself. `make bench` runs it after the Go benchmarks.
 //
 //	pipeline-bench [--brokers 127.0.0.1:9092] [--rates 250,500,1000,2000,4000] [--step 10s]
-//	               [--replicas 1,2,3] [--drain-events 100000]
+//	               [--replicas 1,2,3] [--drain-events 300000]
 package main
 
 import (
@@ -61,10 +61,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	}
 	o := options{}
 	fs.StringVar(&o.brokers, "brokers", brokers, "Kafka bootstrap brokers (default $KAFKA_BROKERS)")
-	rates := fs.String("rates", "250,500,1000,2000,4000,8000", "offered rates in events/s, one step each")
+	rates := fs.String("rates", "500,1000,2000,4000,8000,16000,32000", "offered rates in events/s, one step each")
 	fs.DurationVar(&o.step, "step", 10*time.Second, "duration of each rate step")
 	replicas := fs.String("replicas", "1,2,3", "classifier replica counts for the drain test")
-	fs.IntVar(&o.drainEvents, "drain-events", 100000, "events pre-filled for the drain test")
+	fs.IntVar(&o.drainEvents, "drain-events", 300000, "events pre-filled for the drain test")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory with the service logs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
