@@ -368,3 +368,28 @@ func golden(t *testing.T, path string, got []byte) {
 		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+func TestSyncBlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	orig := "head\n# >>> x\n# OLD=1\n# <<< x\ntail\n"
+	if err := os.WriteFile(path, []byte(orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body := config.EnvLines([]config.Key{{Env: "A_B", Default: "3", Desc: "the a b"}})
+	if err := config.SyncBlock(path, "# >>> x", "# <<< x", body, false); err == nil || !strings.Contains(err.Error(), "stale") {
+		t.Fatalf("stale block: err = %v, want it to say stale", err)
+	}
+	if err := config.SyncBlock(path, "# >>> x", "# <<< x", body, true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	if want := "head\n# >>> x\n# (the a b)\n# A_B=3\n# <<< x\ntail\n"; string(got) != want {
+		t.Fatalf("after update:\n%s\nwant:\n%s", got, want)
+	}
+	if err := config.SyncBlock(path, "# >>> x", "# <<< x", body, false); err != nil {
+		t.Fatalf("fresh block: %v", err)
+	}
+	if err := config.SyncBlock(path, "# >>> y", "# <<< y", body, false); err == nil {
+		t.Fatal("missing markers: no error")
+	}
+}

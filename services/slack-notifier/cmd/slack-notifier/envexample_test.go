@@ -1,0 +1,18 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/logwarden/logwarden/pkg/config"
+)
+
+// TestEnvExample keeps the generated block of .env.example equal to every key the
+// service reads, with its default and description; -update rewrites the block.
+func TestEnvExample(t *testing.T) {
+	cfg := DefaultConfig()
+	body := config.EnvLines(config.Describe(&cfg))
+	begin := "# >>> slack-notifier: every setting (generated from the code; go test ./cmd/slack-notifier -run TestEnvExample -update)"
+	if err := config.SyncBlock("../../../../.env.example", begin, "# <<< slack-notifier", body, *update); err != nil {
+		t.Fatal(err)
+	}
+}
