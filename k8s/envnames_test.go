@@ -81,11 +81,18 @@ func envName(key string) string {
 type structIndex struct {
 	types   map[string]*ast.StructType
 	imports map[*ast.StructType]map[string]string
+	aliases map[string]typeAlias // "pkg.Name" of `type Name = other.Type`
+}
+
+type typeAlias struct {
+	target ast.Expr
+	pkg    string
+	imps   map[string]string
 }
 
 func indexStructs(t *testing.T, dirs ...string) *structIndex {
 	t.Helper()
-	idx := &structIndex{types: map[string]*ast.StructType{}, imports: map[*ast.StructType]map[string]string{}}
+	idx := &structIndex{types: map[string]*ast.StructType{}, imports: map[*ast.StructType]map[string]string{}, aliases: map[string]typeAlias{}}
 	fset := token.NewFileSet()
 	for _, dir := range dirs {
 		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -120,6 +127,10 @@ func indexStructs(t *testing.T, dirs ...string) *structIndex {
 				for _, spec := range gd.Specs {
 					ts, ok := spec.(*ast.TypeSpec)
 					if !ok {
+						continue
+					}
+					if ts.Assign.IsValid() { // type X = pkg.Y: resolved when used
+						idx.aliases[f.Name.Name+"."+ts.Name.Name] = typeAlias{target: ts.Type, pkg: f.Name.Name, imps: imps}
 						continue
 					}
 					if st, ok := ts.Type.(*ast.StructType); ok {
@@ -175,18 +186,33 @@ func (idx *structIndex) keys(st *ast.StructType, pkg, prefix string, depth int) 
 }
 
 func (idx *structIndex) resolve(e ast.Expr, pkg string, owner *ast.StructType) (*ast.StructType, string) {
+	return idx.resolveIn(e, pkg, idx.imports[owner], 0)
+}
+
+func (idx *structIndex) resolveIn(e ast.Expr, pkg string, imps map[string]string, depth int) (*ast.StructType, string) {
+	if depth > 4 {
+		return nil, ""
+	}
+	lookup := func(p, name string) (*ast.StructType, string) {
+		if st := idx.types[p+"."+name]; st != nil {
+			return st, p
+		}
+		if a, ok := idx.aliases[p+"."+name]; ok {
+			return idx.resolveIn(a.target, a.pkg, a.imps, depth+1)
+		}
+		return nil, ""
+	}
 	switch x := e.(type) {
 	case *ast.StarExpr:
-		return idx.resolve(x.X, pkg, owner)
+		return idx.resolveIn(x.X, pkg, imps, depth)
 	case *ast.Ident:
-		return idx.types[pkg+"."+x.Name], pkg
+		return lookup(pkg, x.Name)
 	case *ast.SelectorExpr:
 		id, ok := x.X.(*ast.Ident)
 		if !ok {
 			return nil, ""
 		}
-		p := idx.imports[owner][id.Name]
-		return idx.types[p+"."+x.Sel.Name], p
+		return lookup(imps[id.Name], x.Sel.Name)
 	case *ast.StructType:
 		return x, pkg
 	}
