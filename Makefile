@@ -47,3 +47,7 @@ bench: ## Go benchmarks of every module, then the pipeline load tool (rates, lat
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 	@scripts/fuzz.sh $(FUZZTIME)
+
+.PHONY: loghub-ga
+loghub-ga: ## template grouping accuracy vs Drain3 on Loghub samples (Python venv under .cache/)
+	@scripts/loghub-ga/run.sh

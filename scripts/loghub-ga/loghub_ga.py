@@ -2,12 +2,15 @@
 
 usage: loghub_ga.py BINARY DATA_DIR
 
-For each system, the Content column of <sys>_2k.log_structured.csv is fed to
+For each system, the Content column of <sys>_2k.log_structured.csv (Loghub's layout),
+or of <sys>.tsv (EventId<TAB>Content, the repository's copy in
+services/anomaly-classifier/internal/template/testdata/loghub), is fed to
 Drain3 (default TemplateMiner config plus the masking instructions of Drain3's
 examples) and to `BINARY templates`; a line counts when the set of lines sharing
 its predicted group equals the set sharing its true EventId.
 """
 import csv
+import os
 import subprocess
 import sys
 import time
@@ -45,6 +48,11 @@ def grouping_accuracy(truth, pred):
 
 
 def load(data, system):
+    tsv = os.path.join(data, f"{system}.tsv")
+    if os.path.exists(tsv):
+        with open(tsv, newline="") as f:
+            rows = [l.rstrip("\n").split("\t", 1) for l in f if l.strip()]
+        return [r[0] for r in rows], [r[1] for r in rows]
     with open(f"{data}/{system}/{system}_2k.log_structured.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     return [r["EventId"] for r in rows], [r["Content"].replace("\n", " ") for r in rows]
