@@ -24,6 +24,7 @@ type Config struct {
 	TopicPartitions        int                   `mapstructure:"topic_partitions" desc:"partitions of the topics created at start (existing topics are left alone)"`
 	TopicReplicationFactor int                   `mapstructure:"topic_replication_factor" desc:"replication factor of the topics created at start"`
 	RulesPoll              time.Duration         `mapstructure:"rules_poll" desc:"how often the rule file's mtime is checked for a reload (0: only on SIGHUP)"`
+	ReplayEvents           int64                 `mapstructure:"replay_events" desc:"messages of a partition's history re-read to rebuild per-user state when the partition is assigned to this instance (0: off, its users start cold)"`
 	Consumer               ConsumerConfig        `mapstructure:"consumer"`
 	Writer                 kafkax.WriterConfig   `mapstructure:"writer"`
 	Rules                  string                `mapstructure:"rules" desc:"rule file (YAML); empty = the shipped default rules"`
@@ -63,6 +64,7 @@ func DefaultConfig() Config {
 		TopicPartitions:        6,
 		TopicReplicationFactor: 1,
 		RulesPoll:              5 * time.Second,
+		ReplayEvents:           20000,
 		Consumer: ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, SessionTimeout: cc.SessionTimeout,
 			HeartbeatInterval: cc.HeartbeatInterval, StartOffset: cc.StartOffset, ShutdownGrace: cc.ShutdownGrace},
 		Writer:   kafkax.DefaultWriterConfig(),
@@ -109,6 +111,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TopicReplicationFactor < 1 {
 		return fmt.Errorf("topic_replication_factor: %d, want ≥ 1", c.TopicReplicationFactor)
+	}
+	if c.ReplayEvents < 0 {
+		return fmt.Errorf("replay_events: %d, want ≥ 0", c.ReplayEvents)
 	}
 	if c.RulesPoll < 0 {
 		return fmt.Errorf("rules_poll: %s, want ≥ 0", c.RulesPoll)

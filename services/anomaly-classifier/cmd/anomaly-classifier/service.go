@@ -66,6 +66,10 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger, hup <-chan os.Sign
 	km := kafkax.NewMetrics(reg)
 	h := service.NewHandler(eng, stage, service.Topics{Verdicts: cfg.VerdictsTopic, VerdictsEnabled: cfg.VerdictsEnabled,
 		Alerts: cfg.AlertsTopic}, service.NewMetrics(reg), log)
+	h.ReplayEvents = cfg.ReplayEvents
+	h.Replay = func(ctx context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
+		return kafkax.ReadPartitionRange(ctx, cfg.Kafka, topic, part, from, to, fn)
+	}
 
 	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.Kafka) }, log.Named("http"))
 	if err != nil {

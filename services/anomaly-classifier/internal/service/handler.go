@@ -54,12 +54,29 @@ type Handler struct {
 	metrics *Metrics
 	now     func() time.Time
 
-	// Partitions seen, and those that reached this instance after it had handled
-	// AdoptAfter events: a rebalance moved them here, their users' history is elsewhere.
-	parts      map[partition]bool // → adopted
-	handled    int
-	AdoptAfter int
+	// Partitions seen. When a partition reaches this instance (first time, or again after
+	// other members processed part of it: a gap in its offsets), the engine's per-user
+	// state for it is rebuilt from the messages it missed, at most ReplayEvents of them
+	// (Replay; outputs discarded: their owner wrote them). Without a replay, a partition
+	// that first arrives after AdoptAfter events was moved here by a rebalance: its users
+	// are adopted (stats.Baselines.Adopt).
+	parts        map[partition]*partState
+	handled      int
+	AdoptAfter   int
+	Replay       History
+	ReplayEvents int64
 }
+
+type partState struct {
+	next    int64 // offset after the last one handled
+	adopted bool
+}
+
+// History reads the messages of one partition in [from, to) (kafkax.ReadPartitionRange).
+type History func(ctx context.Context, topic string, partition int, from, to int64, fn func(kafkax.Message)) (int, error)
+
+// replayTimeout bounds the rebuild of one partition's state.
+const replayTimeout = 60 * time.Second
 
 type partition struct {
 	topic string
@@ -76,7 +93,7 @@ func NewHandler(eng Classifier, stage SecondOpinion, topics Topics, m *Metrics, 
 		log = zap.NewNop()
 	}
 	return &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: stage,
-		topics: topics, metrics: m, log: log, now: time.Now, parts: map[partition]bool{}, AdoptAfter: DefaultAdoptAfter}
+		topics: topics, metrics: m, log: log, now: time.Now, parts: map[partition]*partState{}, AdoptAfter: DefaultAdoptAfter}
 }
 
 // Handle is the kafkax.BatchHandler: it returns, per record, the verdict and
@@ -93,7 +110,7 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 			outs = append(outs, kafkax.DeadLetter(m, Name, err))
 			continue
 		}
-		if h.adopted(m) {
+		if h.adopted(ctx, m) {
 			h.eng.Adopt(ev)
 		}
 		res := h.eng.Process(ev)
@@ -116,20 +133,51 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 	return outs, nil
 }
 
-// adopted counts m and reports whether its partition was assigned mid-stream.
-func (h *Handler) adopted(m kafkax.Message) bool {
+// adopted counts m and reports whether its users are adopted. A partition new to this
+// instance, or one whose offsets jumped (other members handled the gap), has its state
+// rebuilt first (Replay).
+func (h *Handler) adopted(ctx context.Context, m kafkax.Message) bool {
 	h.handled++
 	k := partition{m.Topic, m.Partition}
-	adopted, ok := h.parts[k]
-	if !ok {
-		adopted = h.handled > h.AdoptAfter
-		h.parts[k] = adopted
-		if adopted {
+	st := h.parts[k]
+	if st == nil {
+		st = &partState{adopted: h.handled > h.AdoptAfter}
+		h.parts[k] = st
+		if m.Offset > 0 && h.Replay != nil && h.ReplayEvents > 0 {
+			st.adopted = !h.replay(ctx, m, max(0, m.Offset-h.ReplayEvents))
+		}
+		if st.adopted {
 			h.log.Info("partition assigned mid-stream: its users start without early checks until warm",
 				zap.String("topic", m.Topic), zap.Int("partition", m.Partition))
 		}
+	} else if m.Offset > st.next && h.Replay != nil && h.ReplayEvents > 0 {
+		h.replay(ctx, m, max(st.next, m.Offset-h.ReplayEvents))
 	}
-	return adopted
+	st.next = max(st.next, m.Offset+1)
+	return st.adopted
+}
+
+// replay feeds the engine the partition's messages in [from, m.Offset) and reports
+// whether it read them all.
+func (h *Handler) replay(ctx context.Context, m kafkax.Message, from int64) bool {
+	start := h.now()
+	rctx, cancel := context.WithTimeout(ctx, replayTimeout)
+	defer cancel()
+	n, err := h.Replay(rctx, m.Topic, m.Partition, from, m.Offset, func(r kafkax.Message) {
+		ev := &logwardenpb.LogEvent{}
+		if h.dec.Decode(r, ev) == nil {
+			h.eng.Process(ev) // state only: the previous owner published the outputs
+		}
+	})
+	h.metrics.replayed(n)
+	if err != nil {
+		h.log.Warn("rebuilding a partition's state failed; its users are adopted", zap.String("topic", m.Topic),
+			zap.Int("partition", m.Partition), zap.Int("replayed", n), zap.Error(err))
+		return false
+	}
+	h.log.Info("rebuilt a partition's state from its history", zap.String("topic", m.Topic), zap.Int("partition", m.Partition),
+		zap.Int64("from", from), zap.Int64("to", m.Offset), zap.Int("events", n), zap.Duration("took", h.now().Sub(start)))
+	return true
 }
 
 // Reload re-reads the rule file between batches; the engine keeps its windows.
@@ -238,6 +286,7 @@ type Metrics struct {
 	anomalies *prometheus.CounterVec
 	seconds   prometheus.Histogram
 	upgrades  *prometheus.CounterVec
+	replays   prometheus.Counter
 }
 
 // NewMetrics registers the metrics on reg (nil: a private registry).
@@ -256,8 +305,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		upgrades: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_llm_upgrades_total",
 			Help: "Verdicts republished after an LLM opinion, by whether the model found them anomalous."}, []string{"anomalous"}),
 	}
-	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades)
+	m.replays = prometheus.NewCounter(prometheus.CounterOpts{Name: "logwarden_state_replayed_events_total",
+		Help: "Events re-read from a partition's history to rebuild per-user state after it was assigned here."})
+	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades, m.replays)
 	return m
+}
+
+func (m *Metrics) replayed(n int) {
+	if m == nil {
+		return
+	}
+	m.replays.Add(float64(n))
 }
 
 func (m *Metrics) classified(v *logwardenpb.Verdict) {

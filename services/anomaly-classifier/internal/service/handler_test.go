@@ -276,3 +276,98 @@ func TestHandleAdoptsUsersOfPartitionsAssignedMidStream(t *testing.T) {
 		t.Fatalf("adopted %v, want %v", eng.adopted, want)
 	}
 }
+
+// The first message of a partition new to this instance rebuilds the partition's state
+// from its history: two sensitive reads before the takeover and one after make a burst.
+// History outputs are not republished. Without a replay the burst is not seen.
+func TestHandleReplaysPartitionHistory(t *testing.T) {
+	read := func(off int64, file string) kafkax.Message {
+		m := rec(off, fmt.Sprintf("[24/Nov/2026 09:15:%02d] 10.0.0.7 alice accessed file '%s'", off, file))
+		m.Partition = 4
+		return m
+	}
+	history := []kafkax.Message{read(40, "/etc/shadow"), read(41, "/root/.ssh/id_rsa")}
+	for _, replay := range []bool{true, false} {
+		h := NewHandler(newEngine(t), nil, topics, NewMetrics(nil), nil)
+		var asked [2]int64
+		if replay {
+			h.ReplayEvents = 100
+			h.Replay = func(_ context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
+				if topic != "logs.raw" || part != 4 {
+					t.Errorf("replay of %s/%d", topic, part)
+				}
+				asked = [2]int64{from, to}
+				for _, m := range history {
+					fn(m)
+				}
+				return len(history), nil
+			}
+		}
+		outs, err := h.Handle(context.Background(), []kafkax.Message{read(42, "/home/alice/.aws/credentials")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := byTopic(outs)
+		if len(got["v"]) != 1 {
+			t.Fatalf("replay=%v: %d verdicts, want 1 (history is not republished)", replay, len(got["v"]))
+		}
+		burst := false
+		for _, a := range got["a"] {
+			var al logwardenpb.Alert
+			if err := proto.Unmarshal(a.Value, &al); err != nil {
+				t.Fatal(err)
+			}
+			burst = burst || strings.Contains(al.GetFingerprint(), "sensitive-file-burst")
+		}
+		if burst != replay {
+			t.Errorf("replay=%v: burst alert %v", replay, burst)
+		}
+		if replay && asked != [2]int64{0, 42} {
+			t.Errorf("replay asked for [%d, %d), want [0, 42)", asked[0], asked[1])
+		}
+	}
+}
+
+// A partition that comes back after other members handled part of it (its offsets jump)
+// has the gap replayed: only the missed messages, and their state counts.
+func TestHandleReplaysTheGapWhenAPartitionComesBack(t *testing.T) {
+	read := func(off int64, file string) kafkax.Message {
+		m := rec(off, fmt.Sprintf("[24/Nov/2026 09:15:%02d] 10.0.0.7 alice accessed file '%s'", off, file))
+		m.Partition = 2
+		return m
+	}
+	h := NewHandler(newEngine(t), nil, topics, NewMetrics(nil), nil)
+	h.ReplayEvents = 1000
+	var asked [][2]int64
+	h.Replay = func(_ context.Context, _ string, _ int, from, to int64, fn func(kafkax.Message)) (int, error) {
+		asked = append(asked, [2]int64{from, to})
+		if from == 11 && to == 20 {
+			fn(read(15, "/root/.ssh/id_rsa"))
+			return 1, nil
+		}
+		return 0, nil
+	}
+	handle := func(m kafkax.Message) map[string][]kafkax.Message {
+		outs, err := h.Handle(context.Background(), []kafkax.Message{m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return byTopic(outs)
+	}
+	handle(read(10, "/etc/shadow"))
+	got := handle(read(20, "/home/alice/.aws/credentials"))
+	if want := [][2]int64{{0, 10}, {11, 20}}; fmt.Sprint(asked) != fmt.Sprint(want) {
+		t.Fatalf("replays asked %v, want %v", asked, want)
+	}
+	burst := false
+	for _, a := range got["a"] {
+		var al logwardenpb.Alert
+		if err := proto.Unmarshal(a.Value, &al); err != nil {
+			t.Fatal(err)
+		}
+		burst = burst || strings.Contains(al.GetFingerprint(), "sensitive-file-burst")
+	}
+	if !burst {
+		t.Fatal("no burst alert: the replayed gap did not count")
+	}
+}
