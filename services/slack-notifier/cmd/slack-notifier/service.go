@@ -21,7 +21,6 @@ import (
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/deliver"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/group"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/notify"
-	"github.com/logwarden/logwarden/services/slack-notifier/internal/render"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/sink"
 )
 
@@ -190,7 +189,11 @@ func runRender(stdin io.Reader, stdout io.Writer) error {
 	}
 	n := notify.Notification{GroupKey: group.New(group.DefaultConfig()).Key(a), Alert: a, Count: max(a.GetCount(), 1),
 		FirstSeen: a.GetFirstSeen().AsTime(), LastSeen: a.GetLastSeen().AsTime(), New: 1}
-	out, err := json.MarshalIndent(render.Slack(n), "", "  ")
+	payload, err := sink.WebhookPayload(n) // exactly what the webhook sink posts
+	if err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(payload, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -1,26 +1,25 @@
 package sink
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/slack-go/slack"
 
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/notify"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/render"
 )
 
-// Bot posts with a bot token through chat.postMessage. The first message of a group is
-// the parent; follow-ups go into its thread and the parent is updated (chat.update) with
-// the running count and last-seen time.
+// Bot posts with a bot token through chat.postMessage (slack-go). The first message of a
+// group is the parent; follow-ups go into its thread and the parent is updated
+// (chat.update) with the running count and last-seen time.
 type Bot struct {
-	token, api, channel string
-	routes              map[string]string
-	client              *http.Client
+	api     *slack.Client
+	client  *http.Client
+	channel string
+	routes  map[string]string
 
 	mu      sync.Mutex
 	parents map[string]parent // group key → parent message
@@ -34,55 +33,38 @@ func NewBot(token, api, channel string, routes map[string]string, c *http.Client
 	for k, v := range routes {
 		r[strings.ToLower(k)] = v
 	}
-	return &Bot{token: token, api: strings.TrimSuffix(api, "/") + "/", channel: channel, routes: r, client: c, parents: map[string]parent{}}
+	c = withCapture(c)
+	return &Bot{
+		api:    slack.New(token, slack.OptionAPIURL(strings.TrimSuffix(api, "/")+"/"), slack.OptionHTTPClient(c)),
+		client: c, channel: channel, routes: r, parents: map[string]parent{},
+	}
 }
 
 // Name names the destination.
 func (b *Bot) Name() string { return "slack-bot" }
 
-type apiAnswer struct {
-	OK      bool   `json:"ok"`
-	Error   string `json:"error"`
-	TS      string `json:"ts"`
-	Channel string `json:"channel"`
-}
-
-func (b *Bot) call(ctx context.Context, method string, m render.Message) (apiAnswer, bool, error) {
+// post sends m with chat.postMessage, or chat.update when ts is set, and returns the
+// channel and timestamp Slack answered.
+func (b *Bot) post(ctx context.Context, m render.Message, ts string) (string, string, bool, error) {
+	method := "chat.postMessage"
+	if ts != "" {
+		method = "chat.update"
+	}
 	dest := "slack " + method
-	body, err := json.Marshal(m)
+	opts, err := msgOptions(m)
 	if err != nil {
-		return apiAnswer{}, false, fmt.Errorf("%s: encode: %w", dest, err)
+		return "", "", false, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.api+method, bytes.NewReader(body))
-	if err != nil {
-		return apiAnswer{}, false, fmt.Errorf("%s: %w", dest, err)
+	var body string
+	ctx = context.WithValue(ctx, bodyKey{}, &body)
+	var ch, gotTS string
+	if ts == "" {
+		ch, gotTS, err = b.api.PostMessageContext(ctx, m.Channel, opts...)
+	} else {
+		ch, gotTS, _, err = b.api.UpdateMessageContext(ctx, m.Channel, ts, opts...)
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("Authorization", "Bearer "+b.token)
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return apiAnswer{}, true, fmt.Errorf("%s: request failed: %v", dest, strings.ReplaceAll(err.Error(), b.token, "xoxb-…"))
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		retry, err := Classify(dest, resp.StatusCode, resp.Header, string(rb))
-		return apiAnswer{}, retry, err
-	}
-	var a apiAnswer
-	if err := json.Unmarshal(rb, &a); err != nil {
-		return a, true, fmt.Errorf("%s: undecodable answer: %w", dest, err)
-	}
-	if !a.OK {
-		if a.Error == "ratelimited" {
-			return a, true, &RateLimitedError{After: retryAfter(resp.Header), Dest: dest}
-		}
-		if permanent[a.Error] {
-			return a, false, fmt.Errorf("%s: %s", dest, a.Error)
-		}
-		return a, true, fmt.Errorf("%s: %s", dest, a.Error)
-	}
-	return a, false, nil
+	retry, err := classifySlack(dest, err, body)
+	return ch, gotTS, retry, err
 }
 
 // Channel is where n goes: the route of its severity, else the default channel.
@@ -102,22 +84,22 @@ func (b *Bot) Notify(ctx context.Context, n notify.Notification) (bool, error) {
 	m := render.Slack(n)
 	if !threaded || n.Seq == 0 {
 		m.Channel = b.Channel(n)
-		a, retry, err := b.call(ctx, "chat.postMessage", m)
+		ch, ts, retry, err := b.post(ctx, m, "")
 		if err != nil {
 			return retry, err
 		}
 		b.mu.Lock()
-		b.parents[n.GroupKey] = parent{channel: a.Channel, ts: a.TS}
+		b.parents[n.GroupKey] = parent{channel: ch, ts: ts}
 		b.mu.Unlock()
 		return false, nil
 	}
 	m.Channel, m.ThreadTS = p.channel, p.ts
-	if _, retry, err := b.call(ctx, "chat.postMessage", m); err != nil {
+	if _, _, retry, err := b.post(ctx, m, ""); err != nil {
 		return retry, err
 	}
 	// The reply is delivered; a failed parent update must not cause a second reply.
 	up := render.Slack(n)
-	up.Channel, up.TS = p.channel, p.ts
-	_, _, _ = b.call(ctx, "chat.update", up)
+	up.Channel = p.channel
+	_, _, _, _ = b.post(ctx, up, p.ts)
 	return false, nil
 }

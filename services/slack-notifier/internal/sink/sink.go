@@ -90,7 +90,7 @@ func post(ctx context.Context, c *http.Client, dest, url string, body any) (bool
 	return Classify(dest, resp.StatusCode, resp.Header, string(rb))
 }
 
-// Webhook posts Block Kit messages to a Slack incoming webhook.
+// Webhook posts Block Kit messages to a Slack incoming webhook (slack-go).
 type Webhook struct {
 	URL    string
 	Client *http.Client
@@ -98,7 +98,7 @@ type Webhook struct {
 
 // Notify posts n.
 func (w *Webhook) Notify(ctx context.Context, n notify.Notification) (bool, error) {
-	return post(ctx, w.Client, "slack webhook", w.URL, render.Slack(n))
+	return postWebhook(ctx, w.Client, "slack webhook", w.URL, n)
 }
 
 // Name names the destination for logs and metrics.

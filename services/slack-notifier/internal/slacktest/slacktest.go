@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -94,6 +96,10 @@ func (s *Server) Accepted() [][]byte {
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	req := Request{Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		req.Auth, req.Body = fromForm(req.Auth, body)
+		body = req.Body
+	}
 	s.mu.Lock()
 	var a Answer
 	var ok bool
@@ -137,6 +143,37 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(a.Status)
 	_, _ = io.WriteString(w, a.Body)
+}
+
+// fromForm turns a Web API form post (how slack-go sends chat.postMessage) into the JSON
+// object Slack reads from it, so tests inspect one shape: blocks and attachments are
+// JSON-encoded fields, the token may be a field instead of the Authorization header.
+func fromForm(auth string, body []byte) (string, []byte) {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return auth, body
+	}
+	obj := map[string]any{}
+	for k, v := range vals {
+		if len(v) == 0 {
+			continue
+		}
+		switch k {
+		case "token":
+			if auth == "" {
+				auth = "Bearer " + v[0]
+			}
+		case "blocks", "attachments", "metadata":
+			obj[k] = json.RawMessage(v[0])
+		default:
+			obj[k] = v[0]
+		}
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return auth, body
+	}
+	return auth, b
 }
 
 func isAPI(p string) bool {
