@@ -88,7 +88,7 @@ func DefaultConfig() Config {
 		QueueSize:            1024,
 		CacheSize:            4096,
 		CacheTTL:             time.Hour,
-		CacheKey:             CacheKeyTemplate,
+		CacheKey:             CacheKeyTemplateTarget,
 		MaxRequestsPerMinute: 60,
 		MaxTokensPerHour:     500_000,
 		MaxOutputTokens:      2048,
