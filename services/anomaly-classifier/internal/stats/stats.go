@@ -21,7 +21,7 @@ type Config struct {
 	SpikeFactor    float64       `mapstructure:"spike_factor" desc:"a 10-minute count above factor × the user's EWMA (and ≥ spike_min) is a spike"`
 	SpikeMin       int           `mapstructure:"spike_min" desc:"smallest 10-minute count that can be a spike"`
 	EarlyEvents    int           `mapstructure:"early_events" desc:"events of a user before the robust early checks run (hour ≥ 4 h from any seen hour)"`
-	GlobalWarmup   int           `mapstructure:"global_warmup" desc:"events overall before a network never seen by anyone is reported"`
+	GlobalWarmup   int           `mapstructure:"global_warmup" desc:"events this instance has seen before a network never seen by anyone is reported (with N replicas each sees about 1/N of the stream)"`
 }
 
 // DefaultConfig returns the shipped tuning.
