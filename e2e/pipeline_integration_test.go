@@ -299,9 +299,12 @@ var minSeverity = map[string]logwardenpb.Severity{
 	"off_hours":            logwardenpb.Severity_SEVERITY_LOW,
 }
 
-// maxQuietBroken bounds the users without incident that may still be alerted on (the
-// engine's statistical detectors have a small false-alarm rate; eval measures it).
-const maxQuietBroken = 2
+// maxQuietBroken bounds the users without incident that may still be alerted on. The
+// statistical detectors have a small false-alarm rate (eval: 1 line on this dataset with
+// one instance), and two instances each learn which networks are common only from their
+// own users, so a "login source never seen" on a shared network happens more often; 8
+// runs saw 0–2 such users.
+const maxQuietBroken = 3
 
 func readLines(t *testing.T, path string) []string {
 	t.Helper()
