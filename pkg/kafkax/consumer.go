@@ -449,3 +449,26 @@ func graceContext(parent context.Context, grace time.Duration) (context.Context,
 	stop := context.AfterFunc(parent, func() { time.AfterFunc(grace, cancel) })
 	return ctx, func() { stop(); cancel() }
 }
+
+// MemberConfig is the part of ConsumerConfig that every consuming service exposes under
+// its "consumer" key (CONSUMER_SESSION_TIMEOUT, …); a service embeds it with
+// `mapstructure:",squash"` beside its own consumer keys and applies it with Apply.
+type MemberConfig struct {
+	SessionTimeout    time.Duration `mapstructure:"session_timeout" desc:"group session timeout"`
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval" desc:"group heartbeat interval"`
+	StartOffset       string        `mapstructure:"start_offset" desc:"where a new group starts: earliest or latest"`
+	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace" desc:"time allowed after SIGTERM to finish in-flight work and commit"`
+}
+
+// Member returns c's member settings.
+func (c ConsumerConfig) Member() MemberConfig {
+	return MemberConfig{SessionTimeout: c.SessionTimeout, HeartbeatInterval: c.HeartbeatInterval,
+		StartOffset: c.StartOffset, ShutdownGrace: c.ShutdownGrace}
+}
+
+// Apply returns c with m's settings.
+func (m MemberConfig) Apply(c ConsumerConfig) ConsumerConfig {
+	c.SessionTimeout, c.HeartbeatInterval = m.SessionTimeout, m.HeartbeatInterval
+	c.StartOffset, c.ShutdownGrace = m.StartOffset, m.ShutdownGrace
+	return c
+}

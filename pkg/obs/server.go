@@ -115,3 +115,17 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// HTTPConfig is a service's ops server (key "http": HTTP_ADDR): /healthz, /readyz and
+// /metrics. Services embed it and add their own keys beside it.
+type HTTPConfig struct {
+	Addr string `mapstructure:"addr" desc:"listen address of /healthz, /readyz and /metrics"`
+}
+
+// Validate names the key when the address is missing.
+func (c HTTPConfig) Validate() error {
+	if c.Addr == "" {
+		return errors.New("http.addr (HTTP_ADDR): required")
+	}
+	return nil
+}
