@@ -42,7 +42,9 @@ type Alert struct {
 	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
 	LastSeen  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
 	// Runbook link of the rule that fired, if any.
-	RunbookUrl    string `protobuf:"bytes,12,opt,name=runbook_url,json=runbookUrl,proto3" json:"runbook_url,omitempty"`
+	RunbookUrl string `protobuf:"bytes,12,opt,name=runbook_url,json=runbookUrl,proto3" json:"runbook_url,omitempty"`
+	// The LLM's summary of the alert (openai.summaries); empty when not asked or unavailable.
+	LlmSummary    string `protobuf:"bytes,13,opt,name=llm_summary,json=llmSummary,proto3" json:"llm_summary,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -161,11 +163,18 @@ func (x *Alert) GetRunbookUrl() string {
 	return ""
 }
 
+func (x *Alert) GetLlmSummary() string {
+	if x != nil {
+		return x.LlmSummary
+	}
+	return ""
+}
+
 var File_logwarden_v1_alert_proto protoreflect.FileDescriptor
 
 const file_logwarden_v1_alert_proto_rawDesc = "" +
 	"\n" +
-	"\x18logwarden/v1/alert.proto\x12\flogwarden.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clogwarden/v1/log_event.proto\x1a\x1blogwarden/v1/severity.proto\x1a\x1alogwarden/v1/verdict.proto\"\xc7\x03\n" +
+	"\x18logwarden/v1/alert.proto\x12\flogwarden.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clogwarden/v1/log_event.proto\x1a\x1blogwarden/v1/severity.proto\x1a\x1alogwarden/v1/verdict.proto\"\xe8\x03\n" +
 	"\x05Alert\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x122\n" +
@@ -181,7 +190,9 @@ const file_logwarden_v1_alert_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
 	"\tlast_seen\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x1f\n" +
 	"\vrunbook_url\x18\f \x01(\tR\n" +
-	"runbookUrlB<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"
+	"runbookUrl\x12\x1f\n" +
+	"\vllm_summary\x18\r \x01(\tR\n" +
+	"llmSummaryB<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"
 
 var (
 	file_logwarden_v1_alert_proto_rawDescOnce sync.Once

@@ -37,9 +37,12 @@ type DeadLetter struct {
 	Service string                 `protobuf:"bytes,7,opt,name=service,proto3" json:"service,omitempty"`
 	Time    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=time,proto3" json:"time,omitempty"`
 	// The original message's headers.
-	Headers       map[string]string `protobuf:"bytes,9,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Headers map[string]string `protobuf:"bytes,9,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Size in bytes of the original value when value holds only its start (trimmed so
+	// the dead letter fits the broker's message size limit); 0 when value is complete.
+	OriginalValueSize int64 `protobuf:"varint,10,opt,name=original_value_size,json=originalValueSize,proto3" json:"original_value_size,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *DeadLetter) Reset() {
@@ -135,11 +138,18 @@ func (x *DeadLetter) GetHeaders() map[string]string {
 	return nil
 }
 
+func (x *DeadLetter) GetOriginalValueSize() int64 {
+	if x != nil {
+		return x.OriginalValueSize
+	}
+	return 0
+}
+
 var File_logwarden_v1_dead_letter_proto protoreflect.FileDescriptor
 
 const file_logwarden_v1_dead_letter_proto_rawDesc = "" +
 	"\n" +
-	"\x1elogwarden/v1/dead_letter.proto\x12\flogwarden.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x02\n" +
+	"\x1elogwarden/v1/dead_letter.proto\x12\flogwarden.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x03\n" +
 	"\n" +
 	"DeadLetter\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
@@ -150,7 +160,9 @@ const file_logwarden_v1_dead_letter_proto_rawDesc = "" +
 	"\x05error\x18\x06 \x01(\tR\x05error\x12\x18\n" +
 	"\aservice\x18\a \x01(\tR\aservice\x12.\n" +
 	"\x04time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12?\n" +
-	"\aheaders\x18\t \x03(\v2%.logwarden.v1.DeadLetter.HeadersEntryR\aheaders\x1a:\n" +
+	"\aheaders\x18\t \x03(\v2%.logwarden.v1.DeadLetter.HeadersEntryR\aheaders\x12.\n" +
+	"\x13original_value_size\x18\n" +
+	" \x01(\x03R\x11originalValueSize\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"

@@ -22,6 +22,77 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// A log line's own level, in increasing severity, so levels compare with < and >.
+type LogLevel int32
+
+const (
+	LogLevel_LOG_LEVEL_UNSPECIFIED LogLevel = 0
+	LogLevel_LOG_LEVEL_TRACE       LogLevel = 1
+	LogLevel_LOG_LEVEL_DEBUG       LogLevel = 2
+	LogLevel_LOG_LEVEL_INFO        LogLevel = 3
+	LogLevel_LOG_LEVEL_NOTICE      LogLevel = 4
+	LogLevel_LOG_LEVEL_WARNING     LogLevel = 5
+	LogLevel_LOG_LEVEL_ERROR       LogLevel = 6
+	LogLevel_LOG_LEVEL_CRITICAL    LogLevel = 7
+	LogLevel_LOG_LEVEL_ALERT       LogLevel = 8
+	LogLevel_LOG_LEVEL_EMERGENCY   LogLevel = 9
+)
+
+// Enum value maps for LogLevel.
+var (
+	LogLevel_name = map[int32]string{
+		0: "LOG_LEVEL_UNSPECIFIED",
+		1: "LOG_LEVEL_TRACE",
+		2: "LOG_LEVEL_DEBUG",
+		3: "LOG_LEVEL_INFO",
+		4: "LOG_LEVEL_NOTICE",
+		5: "LOG_LEVEL_WARNING",
+		6: "LOG_LEVEL_ERROR",
+		7: "LOG_LEVEL_CRITICAL",
+		8: "LOG_LEVEL_ALERT",
+		9: "LOG_LEVEL_EMERGENCY",
+	}
+	LogLevel_value = map[string]int32{
+		"LOG_LEVEL_UNSPECIFIED": 0,
+		"LOG_LEVEL_TRACE":       1,
+		"LOG_LEVEL_DEBUG":       2,
+		"LOG_LEVEL_INFO":        3,
+		"LOG_LEVEL_NOTICE":      4,
+		"LOG_LEVEL_WARNING":     5,
+		"LOG_LEVEL_ERROR":       6,
+		"LOG_LEVEL_CRITICAL":    7,
+		"LOG_LEVEL_ALERT":       8,
+		"LOG_LEVEL_EMERGENCY":   9,
+	}
+)
+
+func (x LogLevel) Enum() *LogLevel {
+	p := new(LogLevel)
+	*p = x
+	return p
+}
+
+func (x LogLevel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LogLevel) Descriptor() protoreflect.EnumDescriptor {
+	return file_logwarden_v1_log_event_proto_enumTypes[0].Descriptor()
+}
+
+func (LogLevel) Type() protoreflect.EnumType {
+	return &file_logwarden_v1_log_event_proto_enumTypes[0]
+}
+
+func (x LogLevel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LogLevel.Descriptor instead.
+func (LogLevel) EnumDescriptor() ([]byte, []int) {
+	return file_logwarden_v1_log_event_proto_rawDescGZIP(), []int{0}
+}
+
 // LogEvent is one log line on `logs.raw`, keyed by its entity (user, else host, else source).
 type LogEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -46,7 +117,10 @@ type LogEvent struct {
 	// "parse.invalid_utf8".
 	Fields map[string]string `protobuf:"bytes,11,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Ground truth, set only by the generator, for evaluation.
-	Label         *Label `protobuf:"bytes,12,opt,name=label,proto3" json:"label,omitempty"`
+	Label *Label `protobuf:"bytes,12,opt,name=label,proto3" json:"label,omitempty"`
+	// The line's own severity as its format states it (syslog PRI, a level word or
+	// column, an HTTP 5xx status); LOG_LEVEL_UNSPECIFIED when the line does not say.
+	Level         LogLevel `protobuf:"varint,13,opt,name=level,proto3,enum=logwarden.v1.LogLevel" json:"level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -165,6 +239,13 @@ func (x *LogEvent) GetLabel() *Label {
 	return nil
 }
 
+func (x *LogEvent) GetLevel() LogLevel {
+	if x != nil {
+		return x.Level
+	}
+	return LogLevel_LOG_LEVEL_UNSPECIFIED
+}
+
 // Label is the generator's ground truth for one event.
 type Label struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -233,7 +314,7 @@ var File_logwarden_v1_log_event_proto protoreflect.FileDescriptor
 
 const file_logwarden_v1_log_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1clogwarden/v1/log_event.proto\x12\flogwarden.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x03\n" +
+	"\x1clogwarden/v1/log_event.proto\x12\flogwarden.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x03\n" +
 	"\bLogEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12;\n" +
@@ -248,7 +329,8 @@ const file_logwarden_v1_log_event_proto_rawDesc = "" +
 	"\x06target\x18\n" +
 	" \x01(\tR\x06target\x12:\n" +
 	"\x06fields\x18\v \x03(\v2\".logwarden.v1.LogEvent.FieldsEntryR\x06fields\x12)\n" +
-	"\x05label\x18\f \x01(\v2\x13.logwarden.v1.LabelR\x05label\x1a9\n" +
+	"\x05label\x18\f \x01(\v2\x13.logwarden.v1.LabelR\x05label\x12,\n" +
+	"\x05level\x18\r \x01(\x0e2\x16.logwarden.v1.LogLevelR\x05level\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"b\n" +
@@ -256,7 +338,18 @@ const file_logwarden_v1_log_event_proto_rawDesc = "" +
 	"\tanomalous\x18\x01 \x01(\bR\tanomalous\x12\x1a\n" +
 	"\bscenario\x18\x02 \x01(\tR\bscenario\x12\x1f\n" +
 	"\vincident_id\x18\x03 \x01(\tR\n" +
-	"incidentIdB<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"
+	"incidentId*\xeb\x01\n" +
+	"\bLogLevel\x12\x19\n" +
+	"\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n" +
+	"\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n" +
+	"\x0eLOG_LEVEL_INFO\x10\x03\x12\x14\n" +
+	"\x10LOG_LEVEL_NOTICE\x10\x04\x12\x15\n" +
+	"\x11LOG_LEVEL_WARNING\x10\x05\x12\x13\n" +
+	"\x0fLOG_LEVEL_ERROR\x10\x06\x12\x16\n" +
+	"\x12LOG_LEVEL_CRITICAL\x10\a\x12\x13\n" +
+	"\x0fLOG_LEVEL_ALERT\x10\b\x12\x17\n" +
+	"\x13LOG_LEVEL_EMERGENCY\x10\tB<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"
 
 var (
 	file_logwarden_v1_log_event_proto_rawDescOnce sync.Once
@@ -270,23 +363,26 @@ func file_logwarden_v1_log_event_proto_rawDescGZIP() []byte {
 	return file_logwarden_v1_log_event_proto_rawDescData
 }
 
+var file_logwarden_v1_log_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_logwarden_v1_log_event_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_logwarden_v1_log_event_proto_goTypes = []any{
-	(*LogEvent)(nil),              // 0: logwarden.v1.LogEvent
-	(*Label)(nil),                 // 1: logwarden.v1.Label
-	nil,                           // 2: logwarden.v1.LogEvent.FieldsEntry
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(LogLevel)(0),                 // 0: logwarden.v1.LogLevel
+	(*LogEvent)(nil),              // 1: logwarden.v1.LogEvent
+	(*Label)(nil),                 // 2: logwarden.v1.Label
+	nil,                           // 3: logwarden.v1.LogEvent.FieldsEntry
+	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
 }
 var file_logwarden_v1_log_event_proto_depIdxs = []int32{
-	3, // 0: logwarden.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	3, // 1: logwarden.v1.LogEvent.received_at:type_name -> google.protobuf.Timestamp
-	2, // 2: logwarden.v1.LogEvent.fields:type_name -> logwarden.v1.LogEvent.FieldsEntry
-	1, // 3: logwarden.v1.LogEvent.label:type_name -> logwarden.v1.Label
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 0: logwarden.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	4, // 1: logwarden.v1.LogEvent.received_at:type_name -> google.protobuf.Timestamp
+	3, // 2: logwarden.v1.LogEvent.fields:type_name -> logwarden.v1.LogEvent.FieldsEntry
+	2, // 3: logwarden.v1.LogEvent.label:type_name -> logwarden.v1.Label
+	0, // 4: logwarden.v1.LogEvent.level:type_name -> logwarden.v1.LogLevel
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_logwarden_v1_log_event_proto_init() }
@@ -299,13 +395,14 @@ func file_logwarden_v1_log_event_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_logwarden_v1_log_event_proto_rawDesc), len(file_logwarden_v1_log_event_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_logwarden_v1_log_event_proto_goTypes,
 		DependencyIndexes: file_logwarden_v1_log_event_proto_depIdxs,
+		EnumInfos:         file_logwarden_v1_log_event_proto_enumTypes,
 		MessageInfos:      file_logwarden_v1_log_event_proto_msgTypes,
 	}.Build()
 	File_logwarden_v1_log_event_proto = out.File

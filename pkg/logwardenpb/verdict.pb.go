@@ -148,9 +148,15 @@ type Finding struct {
 	// Short title of the rule or check.
 	Title string `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
 	// Optional runbook link of the rule (operator-written, never from log content).
-	RunbookUrl    string `protobuf:"bytes,7,opt,name=runbook_url,json=runbookUrl,proto3" json:"runbook_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RunbookUrl string `protobuf:"bytes,7,opt,name=runbook_url,json=runbookUrl,proto3" json:"runbook_url,omitempty"`
+	// MITRE ATT&CK technique ids of the rule, e.g. "T1059.004" (attack.mitre.org).
+	AttackIds []string `protobuf:"bytes,8,rep,name=attack_ids,json=attackIds,proto3" json:"attack_ids,omitempty"`
+	// Author of the rule (Sigma rules under the DRL must credit it on every match).
+	RuleAuthor string `protobuf:"bytes,9,opt,name=rule_author,json=ruleAuthor,proto3" json:"rule_author,omitempty"`
+	// Known false positives the rule names.
+	FalsePositives []string `protobuf:"bytes,10,rep,name=false_positives,json=falsePositives,proto3" json:"false_positives,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Finding) Reset() {
@@ -232,6 +238,27 @@ func (x *Finding) GetRunbookUrl() string {
 	return ""
 }
 
+func (x *Finding) GetAttackIds() []string {
+	if x != nil {
+		return x.AttackIds
+	}
+	return nil
+}
+
+func (x *Finding) GetRuleAuthor() string {
+	if x != nil {
+		return x.RuleAuthor
+	}
+	return ""
+}
+
+func (x *Finding) GetFalsePositives() []string {
+	if x != nil {
+		return x.FalsePositives
+	}
+	return nil
+}
+
 var File_logwarden_v1_verdict_proto protoreflect.FileDescriptor
 
 const file_logwarden_v1_verdict_proto_rawDesc = "" +
@@ -247,7 +274,7 @@ const file_logwarden_v1_verdict_proto_rawDesc = "" +
 	"templateId\x12\x1a\n" +
 	"\btemplate\x18\a \x01(\tR\btemplate\x12\x1a\n" +
 	"\bdegraded\x18\b \x01(\bR\bdegraded\x12?\n" +
-	"\rclassified_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fclassifiedAt\"\xd7\x01\n" +
+	"\rclassified_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fclassifiedAt\"\xc0\x02\n" +
 	"\aFinding\x12\x1a\n" +
 	"\bdetector\x18\x01 \x01(\tR\bdetector\x12\x17\n" +
 	"\arule_id\x18\x02 \x01(\tR\x06ruleId\x12\x16\n" +
@@ -256,7 +283,13 @@ const file_logwarden_v1_verdict_proto_rawDesc = "" +
 	"\bseverity\x18\x05 \x01(\x0e2\x16.logwarden.v1.SeverityR\bseverity\x12\x14\n" +
 	"\x05title\x18\x06 \x01(\tR\x05title\x12\x1f\n" +
 	"\vrunbook_url\x18\a \x01(\tR\n" +
-	"runbookUrlB<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"
+	"runbookUrl\x12\x1d\n" +
+	"\n" +
+	"attack_ids\x18\b \x03(\tR\tattackIds\x12\x1f\n" +
+	"\vrule_author\x18\t \x01(\tR\n" +
+	"ruleAuthor\x12'\n" +
+	"\x0ffalse_positives\x18\n" +
+	" \x03(\tR\x0efalsePositivesB<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"
 
 var (
 	file_logwarden_v1_verdict_proto_rawDescOnce sync.Once
