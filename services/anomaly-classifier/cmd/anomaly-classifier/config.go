@@ -8,6 +8,7 @@ import (
 	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/service"
 )
 
 // Config is the service's root configuration (anomaly-classifier run). Every
@@ -25,6 +26,7 @@ type Config struct {
 	TopicReplicationFactor int                   `mapstructure:"topic_replication_factor" desc:"replication factor of the topics created at start"`
 	RulesPoll              time.Duration         `mapstructure:"rules_poll" desc:"how often the rule file's mtime is checked for a reload (0: only on SIGHUP)"`
 	ReplayEvents           int64                 `mapstructure:"replay_events" desc:"messages of a partition's history re-read to rebuild per-user state when the partition is assigned to this instance (0: off, its users start cold)"`
+	DedupEvents            int                   `mapstructure:"dedup_events" desc:"event ids remembered per partition (at least this many, at most twice) to drop duplicates before detection (0: off)"`
 	Consumer               ConsumerConfig        `mapstructure:"consumer"`
 	Writer                 kafkax.WriterConfig   `mapstructure:"writer"`
 	Rules                  string                `mapstructure:"rules" desc:"rule file (YAML); empty = the shipped default rules"`
@@ -48,6 +50,9 @@ type ConsumerConfig struct {
 	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace" desc:"time allowed after SIGTERM to finish the batch in hand and commit"`
 }
 
+// maxDedupEvents bounds the dedup's memory: 2 × 10⁷ keys of 16 bytes per partition.
+const maxDedupEvents = 10_000_000
+
 // DefaultConfig runs on a laptop against `make kafka-up`.
 func DefaultConfig() Config {
 	cc := kafkax.DefaultConsumerConfig("anomaly-classifier", "logs.raw")
@@ -65,6 +70,7 @@ func DefaultConfig() Config {
 		TopicReplicationFactor: 1,
 		RulesPoll:              5 * time.Second,
 		ReplayEvents:           20000,
+		DedupEvents:            service.DefaultDedupEvents,
 		Consumer: ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, SessionTimeout: cc.SessionTimeout,
 			HeartbeatInterval: cc.HeartbeatInterval, StartOffset: cc.StartOffset, ShutdownGrace: cc.ShutdownGrace},
 		Writer:   kafkax.DefaultWriterConfig(),
@@ -114,6 +120,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReplayEvents < 0 {
 		return fmt.Errorf("replay_events: %d, want ≥ 0", c.ReplayEvents)
+	}
+	if c.DedupEvents < 0 || c.DedupEvents > maxDedupEvents {
+		return fmt.Errorf("dedup_events (DEDUP_EVENTS): %d, want 0 (off) to %d", c.DedupEvents, maxDedupEvents)
 	}
 	if c.RulesPoll < 0 {
 		return fmt.Errorf("rules_poll: %s, want ≥ 0", c.RulesPoll)

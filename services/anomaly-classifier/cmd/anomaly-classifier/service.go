@@ -64,12 +64,13 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger, hup <-chan os.Sign
 	}
 	defer stage.Close()
 	km := kafkax.NewMetrics(reg)
-	h := service.NewHandler(eng, stage, service.Topics{Verdicts: cfg.VerdictsTopic, VerdictsEnabled: cfg.VerdictsEnabled,
-		Alerts: cfg.AlertsTopic}, service.NewMetrics(reg), log)
-	h.ReplayEvents = cfg.ReplayEvents
-	h.Replay = func(ctx context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
-		return kafkax.ReadPartitionRange(ctx, cfg.Kafka, topic, part, from, to, fn)
-	}
+	h := service.NewHandler(eng, service.HandlerOptions{
+		Topics: service.Topics{Verdicts: cfg.VerdictsTopic, VerdictsEnabled: cfg.VerdictsEnabled, Alerts: cfg.AlertsTopic},
+		Stage:  stage, Metrics: service.NewMetrics(reg), Log: log, DedupEvents: cfg.DedupEvents, ReplayEvents: cfg.ReplayEvents,
+		Replay: func(ctx context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
+			return kafkax.ReadPartitionRange(ctx, cfg.Kafka, topic, part, from, to, fn)
+		},
+	})
 
 	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.Kafka) }, log.Named("http"))
 	if err != nil {

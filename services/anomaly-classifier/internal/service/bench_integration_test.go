@@ -56,7 +56,9 @@ func BenchmarkServiceBroker(b *testing.B) {
 		start := time.Now()
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- service.Run(ctx, o, service.NewHandler(e, nil, o.Topics, nil, nil), nil, zap.NewNop()) }()
+		go func() {
+			done <- service.Run(ctx, o, service.NewHandler(e, service.HandlerOptions{Topics: o.Topics, DedupEvents: service.DefaultDedupEvents}), nil, zap.NewNop())
+		}()
 		for {
 			offs, err := kafkax.CommittedOffsets(context.Background(), cfg, group, in)
 			var sum int64

@@ -45,7 +45,7 @@ type Topics struct {
 // Handler classifies batches. Handle and Reload serialise on the engine;
 // DrainOpinions may run from another goroutine.
 type Handler struct {
-	mu      sync.Mutex // guards eng and dec (the parser is not concurrency-safe)
+	mu      sync.Mutex // guards eng, dec, dedup and parts (the parser is not concurrency-safe)
 	dec     *decode.Auto
 	eng     Classifier
 	llm     SecondOpinion
@@ -53,18 +53,40 @@ type Handler struct {
 	log     *zap.Logger
 	metrics *Metrics
 	now     func() time.Time
+	dedup   *dedup
 
 	// Partitions seen. When a partition reaches this instance (first time, or again after
 	// other members processed part of it: a gap in its offsets), the engine's per-user
-	// state for it is rebuilt from the messages it missed, at most ReplayEvents of them
-	// (Replay; outputs discarded: their owner wrote them). Without a replay, a partition
-	// that first arrives after AdoptAfter events was moved here by a rebalance: its users
+	// state for it is rebuilt from the messages it missed, at most replayEvents of them
+	// (replay; outputs discarded: their owner wrote them). Without a replay, a partition
+	// that first arrives after adoptAfter events was moved here by a rebalance: its users
 	// are adopted (stats.Baselines.Adopt).
 	parts        map[partition]*partState
 	handled      int
-	AdoptAfter   int
+	adoptAfter   int
+	replayFn     History
+	replayEvents int64
+}
+
+// HandlerOptions are the handler's collaborators and knobs; the zero value is a handler
+// with the LLM, the replay and the dedup off.
+type HandlerOptions struct {
+	Topics Topics
+	// Stage gives second opinions (nil: none).
+	Stage SecondOpinion
+	// Metrics (nil: not counted) and Log (nil: no logs).
+	Metrics *Metrics
+	Log     *zap.Logger
+	// Replay reads a partition's history to rebuild per-user state, at most ReplayEvents
+	// messages (nil or 0: off).
 	Replay       History
 	ReplayEvents int64
+	// DedupEvents is how many recent event ids per partition are remembered to drop
+	// duplicates (0: off).
+	DedupEvents int
+	// AdoptAfter is the number of events after which a new partition is taken as moved
+	// here by a rebalance (0: DefaultAdoptAfter).
+	AdoptAfter int
 }
 
 type partState struct {
@@ -87,13 +109,19 @@ type partition struct {
 // appears is taken as moved here by a rebalance rather than assigned at start.
 const DefaultAdoptAfter = 1000
 
-// NewHandler builds a handler. stage and m may be nil; log nil = no logs.
-func NewHandler(eng Classifier, stage SecondOpinion, topics Topics, m *Metrics, log *zap.Logger) *Handler {
+// NewHandler builds a handler around eng.
+func NewHandler(eng Classifier, o HandlerOptions) *Handler {
+	log := o.Log
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: stage,
-		topics: topics, metrics: m, log: log, now: time.Now, parts: map[partition]*partState{}, AdoptAfter: DefaultAdoptAfter}
+	adoptAfter := o.AdoptAfter
+	if adoptAfter <= 0 {
+		adoptAfter = DefaultAdoptAfter
+	}
+	return &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: o.Stage,
+		topics: o.Topics, metrics: o.Metrics, log: log, now: time.Now, dedup: newDedup(o.DedupEvents),
+		parts: map[partition]*partState{}, adoptAfter: adoptAfter, replayFn: o.Replay, replayEvents: o.ReplayEvents}
 }
 
 // Handle is the kafkax.BatchHandler: it returns, per record, the verdict and
@@ -110,7 +138,13 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 			outs = append(outs, kafkax.DeadLetter(m, Name, err))
 			continue
 		}
-		if h.adopted(ctx, m) {
+		adopt := h.adopted(ctx, m)
+		if h.dedup.seen(partition{m.Topic, m.Partition}, ev.GetId()) {
+			h.log.Debug("duplicate event dropped", zap.Stringer("record", m), zap.String("event_id", ev.GetId()))
+			h.metrics.duplicate("live")
+			continue
+		}
+		if adopt {
 			h.eng.Adopt(ev)
 		}
 		res := h.eng.Process(ev)
@@ -141,17 +175,17 @@ func (h *Handler) adopted(ctx context.Context, m kafkax.Message) bool {
 	k := partition{m.Topic, m.Partition}
 	st := h.parts[k]
 	if st == nil {
-		st = &partState{adopted: h.handled > h.AdoptAfter}
+		st = &partState{adopted: h.handled > h.adoptAfter}
 		h.parts[k] = st
-		if m.Offset > 0 && h.Replay != nil && h.ReplayEvents > 0 {
-			st.adopted = !h.replay(ctx, m, max(0, m.Offset-h.ReplayEvents))
+		if m.Offset > 0 && h.replayFn != nil && h.replayEvents > 0 {
+			st.adopted = !h.replay(ctx, m, max(0, m.Offset-h.replayEvents))
 		}
 		if st.adopted {
 			h.log.Info("partition assigned mid-stream: its users start without early checks until warm",
 				zap.String("topic", m.Topic), zap.Int("partition", m.Partition))
 		}
-	} else if m.Offset > st.next && h.Replay != nil && h.ReplayEvents > 0 {
-		h.replay(ctx, m, max(st.next, m.Offset-h.ReplayEvents))
+	} else if m.Offset > st.next && h.replayFn != nil && h.replayEvents > 0 {
+		h.replay(ctx, m, max(st.next, m.Offset-h.replayEvents))
 	}
 	st.next = max(st.next, m.Offset+1)
 	return st.adopted
@@ -163,11 +197,16 @@ func (h *Handler) replay(ctx context.Context, m kafkax.Message, from int64) bool
 	start := h.now()
 	rctx, cancel := context.WithTimeout(ctx, replayTimeout)
 	defer cancel()
-	n, err := h.Replay(rctx, m.Topic, m.Partition, from, m.Offset, func(r kafkax.Message) {
+	n, err := h.replayFn(rctx, m.Topic, m.Partition, from, m.Offset, func(r kafkax.Message) {
 		ev := &logwardenpb.LogEvent{}
-		if h.dec.Decode(r, ev) == nil {
-			h.eng.Process(ev) // state only: the previous owner published the outputs
+		if h.dec.Decode(r, ev) != nil {
+			return
 		}
+		if h.dedup.seen(partition{r.Topic, r.Partition}, ev.GetId()) {
+			h.metrics.duplicate("replay")
+			return
+		}
+		h.eng.Process(ev) // state only: the previous owner published the outputs
 	})
 	h.metrics.replayed(n)
 	if err != nil {
@@ -287,6 +326,7 @@ type Metrics struct {
 	seconds   prometheus.Histogram
 	upgrades  *prometheus.CounterVec
 	replays   prometheus.Counter
+	dups      *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on reg (nil: a private registry).
@@ -307,8 +347,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.replays = prometheus.NewCounter(prometheus.CounterOpts{Name: "logwarden_state_replayed_events_total",
 		Help: "Events re-read from a partition's history to rebuild per-user state after it was assigned here."})
-	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades, m.replays)
+	m.dups = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_duplicate_events_total",
+		Help: "Events dropped because their id was classified already, by where the copy came from (live, replay)."}, []string{"phase"})
+	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades, m.replays, m.dups)
 	return m
+}
+
+func (m *Metrics) duplicate(phase string) {
+	if m == nil {
+		return
+	}
+	m.dups.WithLabelValues(phase).Inc()
 }
 
 func (m *Metrics) replayed(n int) {

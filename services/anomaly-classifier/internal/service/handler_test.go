@@ -62,7 +62,7 @@ func TestHandle(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := NewHandler(newEngine(t), nil, c.topics, NewMetrics(nil), nil)
+			h := NewHandler(newEngine(t), HandlerOptions{Topics: c.topics, Metrics: NewMetrics(nil)})
 			outs, err := h.Handle(context.Background(), c.batch)
 			if err != nil {
 				t.Fatal(err)
@@ -85,7 +85,7 @@ func TestHandle(t *testing.T) {
 func TestHandleDeterministic(t *testing.T) {
 	batch := []kafkax.Message{rec(7, "[24/Nov/2026 09:15:02] 10.0.0.7 alice accessed file '/etc/shadow'")}
 	ids := func() []string {
-		outs, err := NewHandler(newEngine(t), nil, topics, nil, nil).Handle(context.Background(), batch)
+		outs, err := NewHandler(newEngine(t), HandlerOptions{Topics: topics}).Handle(context.Background(), batch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestOpinions(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			h := NewHandler(newEngine(t), &fakeStage{ch: make(chan llm.Opinion, 4), opinion: c.opinion}, topics, NewMetrics(reg), nil)
+			h := NewHandler(newEngine(t), HandlerOptions{Topics: topics, Stage: &fakeStage{ch: make(chan llm.Opinion, 4), opinion: c.opinion}, Metrics: NewMetrics(reg)})
 			outs, err := h.Handle(context.Background(), []kafkax.Message{rec(1, "[24/Nov/2026 09:15:03] 10.0.0.8 bob logged in successfully")})
 			if err != nil {
 				t.Fatal(err)
@@ -224,7 +224,7 @@ func TestWatchRules(t *testing.T) {
 
 func TestReloadUsesEngine(t *testing.T) {
 	e := &countingEngine{}
-	h := NewHandler(e, nil, topics, nil, nil)
+	h := NewHandler(e, HandlerOptions{Topics: topics})
 	if err := h.Reload(); err != nil || e.reloads != 1 {
 		t.Fatalf("Reload: %v, %d calls", err, e.reloads)
 	}
@@ -251,8 +251,7 @@ func (a *adoptRecorder) Adopt(ev *logwardenpb.LogEvent) {
 // up after AdoptAfter events was moved here by a rebalance, and its users are adopted.
 func TestHandleAdoptsUsersOfPartitionsAssignedMidStream(t *testing.T) {
 	eng := &adoptRecorder{Engine: newEngine(t), adopted: map[string]bool{}}
-	h := NewHandler(eng, nil, topics, NewMetrics(nil), nil)
-	h.AdoptAfter = 3
+	h := NewHandler(eng, HandlerOptions{Topics: topics, Metrics: NewMetrics(nil), AdoptAfter: 3})
 	line := func(user string) string {
 		return fmt.Sprintf("[24/Nov/2026 09:15:03] 10.0.0.8 %s logged in successfully", user)
 	}
@@ -288,11 +287,11 @@ func TestHandleReplaysPartitionHistory(t *testing.T) {
 	}
 	history := []kafkax.Message{read(40, "/etc/shadow"), read(41, "/root/.ssh/id_rsa")}
 	for _, replay := range []bool{true, false} {
-		h := NewHandler(newEngine(t), nil, topics, NewMetrics(nil), nil)
+		o := HandlerOptions{Topics: topics, Metrics: NewMetrics(nil)}
 		var asked [2]int64
 		if replay {
-			h.ReplayEvents = 100
-			h.Replay = func(_ context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
+			o.ReplayEvents = 100
+			o.Replay = func(_ context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
 				if topic != "logs.raw" || part != 4 {
 					t.Errorf("replay of %s/%d", topic, part)
 				}
@@ -303,6 +302,7 @@ func TestHandleReplaysPartitionHistory(t *testing.T) {
 				return len(history), nil
 			}
 		}
+		h := NewHandler(newEngine(t), o)
 		outs, err := h.Handle(context.Background(), []kafkax.Message{read(42, "/home/alice/.aws/credentials")})
 		if err != nil {
 			t.Fatal(err)
@@ -336,17 +336,16 @@ func TestHandleReplaysTheGapWhenAPartitionComesBack(t *testing.T) {
 		m.Partition = 2
 		return m
 	}
-	h := NewHandler(newEngine(t), nil, topics, NewMetrics(nil), nil)
-	h.ReplayEvents = 1000
 	var asked [][2]int64
-	h.Replay = func(_ context.Context, _ string, _ int, from, to int64, fn func(kafkax.Message)) (int, error) {
-		asked = append(asked, [2]int64{from, to})
-		if from == 11 && to == 20 {
-			fn(read(15, "/root/.ssh/id_rsa"))
-			return 1, nil
-		}
-		return 0, nil
-	}
+	h := NewHandler(newEngine(t), HandlerOptions{Topics: topics, Metrics: NewMetrics(nil), ReplayEvents: 1000,
+		Replay: func(_ context.Context, _ string, _ int, from, to int64, fn func(kafkax.Message)) (int, error) {
+			asked = append(asked, [2]int64{from, to})
+			if from == 11 && to == 20 {
+				fn(read(15, "/root/.ssh/id_rsa"))
+				return 1, nil
+			}
+			return 0, nil
+		}})
 	handle := func(m kafkax.Message) map[string][]kafkax.Message {
 		outs, err := h.Handle(context.Background(), []kafkax.Message{m})
 		if err != nil {

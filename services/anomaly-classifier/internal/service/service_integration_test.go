@@ -155,7 +155,7 @@ func TestMixedInputVerdictsAlertsAndDLQ(t *testing.T) {
 		textRecord(r.in, "dave", "[24/Nov/2026 09:15:03] 10.0.0.8 dave logged in successfully"),
 		kafkax.Message{Topic: r.in, Key: []byte("junk"), Value: garbage},
 	)
-	start(t, r.options(100), service.NewHandler(newEngine(t), nil, r.options(0).Topics, nil, nil))
+	start(t, r.options(100), service.NewHandler(newEngine(t), service.HandlerOptions{Topics: r.options(0).Topics}))
 
 	vs := verdicts(t, r.cfg, r.verdicts, 4)
 	byUser := map[string]*logwardenpb.Verdict{}
@@ -225,7 +225,7 @@ func TestRedeliveryAfterCrash(t *testing.T) {
 	produce(t, r.cfg, msgs...)
 
 	o := r.options(4)
-	h1 := service.NewHandler(newEngine(t), nil, o.Topics, nil, nil)
+	h1 := service.NewHandler(newEngine(t), service.HandlerOptions{Topics: o.Topics})
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	w, err := kafkax.NewWriter(r.cfg, o.Writer, nil)
@@ -244,7 +244,7 @@ func TestRedeliveryAfterCrash(t *testing.T) {
 		t.Fatal("the crashing run returned nil")
 	}
 
-	stop := start(t, o, service.NewHandler(newEngine(t), nil, o.Topics, nil, nil))
+	stop := start(t, o, service.NewHandler(newEngine(t), service.HandlerOptions{Topics: o.Topics}))
 	vs := verdicts(t, r.cfg, r.verdicts, n)
 	for _, id := range ids {
 		if vs[id] == nil {
@@ -257,7 +257,7 @@ func TestRedeliveryAfterCrash(t *testing.T) {
 	}
 
 	// A run that never failed, from scratch, yields the same alert ids.
-	ref := service.NewHandler(newEngine(t), nil, o.Topics, nil, nil)
+	ref := service.NewHandler(newEngine(t), service.HandlerOptions{Topics: o.Topics})
 	in := kafkatest.ReadN(t, r.cfg, r.in, n, 30*time.Second)
 	outs, err := ref.Handle(ctx, in)
 	if err != nil {
@@ -311,7 +311,7 @@ func TestLLMDownLosesNothing(t *testing.T) {
 			produce(t, r.cfg, msgs...)
 			o := r.options(10)
 			o.Stage = stage
-			start(t, o, service.NewHandler(newEngine(t), stage, o.Topics, nil, nil))
+			start(t, o, service.NewHandler(newEngine(t), service.HandlerOptions{Topics: o.Topics, Stage: stage}))
 
 			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 			defer cancel()
@@ -357,7 +357,7 @@ func TestLLMOpinionRaisesAlert(t *testing.T) {
 		"[24/Nov/2026 09:15:02] 10.0.0.7 mallory executed command 'nmap -sS 10.0.0.0/24'", "mallory"))
 	o := r.options(10)
 	o.Stage = stage
-	start(t, o, service.NewHandler(newEngine(t), stage, o.Topics, nil, nil))
+	start(t, o, service.NewHandler(newEngine(t), service.HandlerOptions{Topics: o.Topics, Stage: stage}))
 
 	vs := kafkatest.ReadN(t, r.cfg, r.verdicts, 2, 30*time.Second)
 	last := &logwardenpb.Verdict{}
@@ -375,4 +375,91 @@ func TestLLMOpinionRaisesAlert(t *testing.T) {
 	if a == nil || a.GetFingerprint() != "llm:mallory" || a.GetId() != "llm-01JDLLMSCAN000000000000001" {
 		t.Errorf("alert %v", a)
 	}
+}
+
+func failedLogin(t *testing.T, topic, id string, sec int) kafkax.Message {
+	t.Helper()
+	return protoEvent(t, topic, id, fmt.Sprintf("[24/Nov/2026 09:15:%02d] 10.0.%d.8 bob failed to log in", sec, sec), "bob")
+}
+
+// readAlertsUntil reads alerts until one for entity with title; all of them are returned.
+func readAlertsUntil(t *testing.T, cfg kafkax.Config, topic, entity, title string) []*logwardenpb.Alert {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	var got []*logwardenpb.Alert
+	_, err := kafkax.ReadTopicUntil(ctx, cfg, topic, func(m kafkax.Message) bool {
+		a := &logwardenpb.Alert{}
+		if proto.Unmarshal(m.Value, a) != nil {
+			return false
+		}
+		got = append(got, a)
+		return a.GetEntity() == entity && a.GetTitle() == title
+	})
+	if err != nil {
+		t.Fatalf("waiting for the %q alert of %s: %v (alerts so far: %v)", title, entity, err, got)
+	}
+	return got
+}
+
+// Duplicates on the real broker: four failed logins written twice (a producer retry,
+// same event ids at new offsets) must not raise "Brute force on one account", neither
+// on one instance nor across a takeover where the new owner replays the history and
+// then receives the copies live. A sensitive read by the same user (same partition,
+// same alert key) comes after the copies, so its alert bounds what was published.
+func TestDuplicateEventsRaiseNoAlert(t *testing.T) {
+	ids := func(prefix string) []string {
+		var out []string
+		for i := range 4 {
+			out = append(out, fmt.Sprintf("%s%02d", prefix, i))
+		}
+		return out
+	}
+	newHandler := func(r rig) *service.Handler {
+		return service.NewHandler(newEngine(t), service.HandlerOptions{Topics: r.options(0).Topics,
+			DedupEvents: service.DefaultDedupEvents, ReplayEvents: 1000,
+			Replay: func(ctx context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
+				return kafkax.ReadPartitionRange(ctx, r.cfg, topic, part, from, to, fn)
+			}})
+	}
+	sentinel := func(r rig) kafkax.Message {
+		return protoEvent(t, r.in, "01JDDUPSENTINEL00000000001", "[24/Nov/2026 09:15:30] 10.0.0.7 bob accessed file '/etc/shadow'", "bob")
+	}
+	check := func(alerts []*logwardenpb.Alert) {
+		t.Helper()
+		for _, a := range alerts {
+			if strings.HasPrefix(a.GetTitle(), "Brute force") {
+				t.Errorf("alert %q (%s): four failed logins delivered twice counted eight times", a.GetTitle(), a.GetSummary())
+			}
+		}
+	}
+
+	t.Run("producer retry", func(t *testing.T) {
+		r := newRig(t)
+		var msgs []kafkax.Message
+		for i, id := range append(ids("01JDDUPRETRY0000000000000"), ids("01JDDUPRETRY0000000000000")...) {
+			msgs = append(msgs, failedLogin(t, r.in, id, i%4))
+		}
+		produce(t, r.cfg, append(msgs, sentinel(r))...)
+		start(t, r.options(3), newHandler(r))
+		check(readAlertsUntil(t, r.cfg, r.alerts, "bob", "Sensitive file read"))
+	})
+
+	t.Run("replay then live copies", func(t *testing.T) {
+		r := newRig(t)
+		var first []kafkax.Message
+		for i, id := range ids("01JDDUPTAKEOVER00000000000") {
+			first = append(first, failedLogin(t, r.in, id, i))
+		}
+		produce(t, r.cfg, first...)
+		stop := start(t, r.options(10), newHandler(r))
+		verdicts(t, r.cfg, r.verdicts, 4) // handled and committed by the first owner
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		// The producer's retry lands after the first owner's commit; a new owner takes over.
+		produce(t, r.cfg, append(first, sentinel(r))...)
+		start(t, r.options(10), newHandler(r))
+		check(readAlertsUntil(t, r.cfg, r.alerts, "bob", "Sensitive file read"))
+	})
 }
