@@ -32,6 +32,7 @@ type Config struct {
 	Rules                  string                `mapstructure:"rules" desc:"rule file (YAML); empty = the shipped default rules"`
 	Stats                  engine.StatsConfig    `mapstructure:"stats"`
 	Template               engine.TemplateConfig `mapstructure:"template"`
+	EventTime              engine.TimeConfig     `mapstructure:"event_time"`
 	OpenAI                 llm.Config            `mapstructure:"openai"`
 }
 
@@ -73,17 +74,18 @@ func DefaultConfig() Config {
 		DedupEvents:            service.DefaultDedupEvents,
 		Consumer: ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, SessionTimeout: cc.SessionTimeout,
 			HeartbeatInterval: cc.HeartbeatInterval, StartOffset: cc.StartOffset, ShutdownGrace: cc.ShutdownGrace},
-		Writer:   kafkax.DefaultWriterConfig(),
-		Rules:    ec.Rules,
-		Stats:    ec.Stats,
-		Template: ec.Template,
-		OpenAI:   llm.DefaultConfig(),
+		Writer:    kafkax.DefaultWriterConfig(),
+		Rules:     ec.Rules,
+		Stats:     ec.Stats,
+		Template:  ec.Template,
+		EventTime: ec.EventTime,
+		OpenAI:    llm.DefaultConfig(),
 	}
 }
 
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
-	return engine.Config{Rules: c.Rules, Stats: c.Stats, Template: c.Template}
+	return engine.Config{Rules: c.Rules, Stats: c.Stats, Template: c.Template, EventTime: c.EventTime}
 }
 
 // ConsumerConfig is the kafkax consumer configuration.

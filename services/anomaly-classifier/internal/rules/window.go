@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"hash/maphash"
+	"sort"
 	"time"
 
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
@@ -9,29 +11,40 @@ import (
 // MaxEvidence bounds the events a window hands back as evidence.
 const MaxEvidence = 5
 
+// maxShown bounds the bytes of a distinct value kept for reasons (reasons clip
+// values to 80 bytes; distinctness is decided on a hash of the whole value).
+const maxShown = 128
+
+// minKeyCap is the smallest per-key entry cap; a rule keeps at most
+// max(4 × count, minKeyCap) events per key, the newest.
+const minKeyCap = 64
+
 type entry struct {
-	t     time.Time
-	value string
-	ev    *logwardenpb.LogEvent
+	t     int64                 // event time, Unix microseconds (covers years 1..9999)
+	hash  uint64                // hash of the distinct value (distinct rules)
+	shown string                // the distinct value, clipped to maxShown bytes
+	ev    *logwardenpb.LogEvent // kept only for the newest MaxEvidence entries
 }
 
 type window struct {
-	entries []entry        // oldest first, within the window
-	values  map[string]int // distinct rules: value → entries holding it
-	fired   time.Time
-	start   string // id of the first event of the current firing episode
+	entries []entry        // sorted by time, all within the rule's window of the newest
+	values  map[uint64]int // distinct rules: value hash → entries holding it
+	start   string         // id of the first event of the current episode
 }
 
 // Windows holds the sliding windows of threshold rules, per rule id and key.
-// Not safe for concurrent use.
+// Memory is bounded three ways: keys per rule (maxKeys, stale keys first), events
+// per key (max(4 × count, 64), oldest dropped) and event lines (only the newest
+// MaxEvidence events of a key keep their LogEvent). Not safe for concurrent use.
 type Windows struct {
 	maxKeys int
+	seed    maphash.Seed
 	byRule  map[string]map[string]*window
 }
 
-// NewWindows bounds every rule to maxKeys keys (least recently seen dropped).
+// NewWindows bounds every rule to maxKeys keys.
 func NewWindows(maxKeys int) *Windows {
-	return &Windows{maxKeys: maxKeys, byRule: map[string]map[string]*window{}}
+	return &Windows{maxKeys: maxKeys, seed: maphash.MakeSeed(), byRule: map[string]map[string]*window{}}
 }
 
 // Keep drops the windows of rules not in set (after a reload).
@@ -47,10 +60,21 @@ func (w *Windows) Keep(set *Set) {
 	}
 }
 
+// Entries is the number of events held in all windows (memory bound checks, metrics).
+func (w *Windows) Entries() int {
+	n := 0
+	for _, m := range w.byRule {
+		for _, win := range m {
+			n += len(win.entries)
+		}
+	}
+	return n
+}
+
 // Hit is the state of a threshold after an observation.
 type Hit struct {
 	Count    int      // events (or distinct values) in the window
-	Values   []string // distinct values, in first-seen order (bounded)
+	Values   []string // distinct values, in time order (bounded, clipped)
 	First    time.Time
 	Last     time.Time
 	Evidence []*logwardenpb.LogEvent // up to MaxEvidence, oldest first
@@ -60,6 +84,13 @@ type Hit struct {
 }
 
 // Observe adds a matching event at time t for key and reports the window.
+//
+// A window holds the events of the `within` before its newest event. Events may
+// arrive out of order: a late event inside the window is counted where it
+// belongs. An event further than `within` from the events held (the stream's
+// clock jumped, or one event carried a far-off time such as the year 9999)
+// drops them and the window restarts from it, so one far-off time can neither
+// pin memory nor blind the rule for later events.
 func (w *Windows) Observe(r *Rule, key string, t time.Time, value string, ev *logwardenpb.LogEvent) Hit {
 	th := r.Threshold
 	m := w.byRule[r.ID]
@@ -75,73 +106,127 @@ func (w *Windows) Observe(r *Rule, key string, t time.Time, value string, ev *lo
 		win = &window{}
 		m[key] = win
 	}
-	cut := t.Add(-th.Within)
-	drop := 0
-	for drop < len(win.entries) && win.entries[drop].t.Before(cut) {
-		drop++
+	now, within := t.UnixMicro(), th.Within.Microseconds()
+	// drop events further than `within` after t, then those further than
+	// `within` before the newest that is left (or t)
+	hi := len(win.entries)
+	for hi > 0 && win.entries[hi-1].t-now > within {
+		hi--
 	}
-	if limit := 4 * th.Count; len(win.entries)+1-drop > limit && limit >= 64 {
-		drop = len(win.entries) + 1 - limit
+	newest := now
+	if hi > 0 && win.entries[hi-1].t > newest {
+		newest = win.entries[hi-1].t
 	}
-	if drop > 0 {
-		if win.values != nil {
-			for _, e := range win.entries[:drop] {
-				if win.values[e.value]--; win.values[e.value] <= 0 {
-					delete(win.values, e.value)
-				}
-			}
-		}
-		clear(win.entries[:drop])
-		win.entries = append(win.entries[:0], win.entries[drop:]...)
+	lo := 0
+	for lo < hi && newest-win.entries[lo].t > within {
+		lo++
 	}
+	win.drop(lo, hi)
 	if len(win.entries) == 0 {
 		win.start = ev.GetId()
 	}
-	win.entries = append(win.entries, entry{t: t, value: value, ev: ev})
-	h := Hit{First: win.entries[0].t, Last: t, Episode: win.start, Total: len(win.entries)}
+	var e entry
+	e.t, e.ev = now, ev
 	if th.Distinct != "" {
+		e.hash = maphash.String(w.seed, value)
+		e.shown = clipValue(value)
 		if win.values == nil {
-			win.values = map[string]int{}
+			win.values = map[uint64]int{}
 		}
-		win.values[value]++
+		win.values[e.hash]++
+	}
+	// insert in time order (usually at the end)
+	i := sort.Search(len(win.entries), func(i int) bool { return win.entries[i].t > now })
+	win.entries = append(win.entries, entry{})
+	copy(win.entries[i+1:], win.entries[i:])
+	win.entries[i] = e
+	// only the newest MaxEvidence entries keep their event
+	n := len(win.entries)
+	if i < n-MaxEvidence {
+		win.entries[i].ev = nil
+	} else if n > MaxEvidence {
+		win.entries[n-MaxEvidence-1].ev = nil
+	}
+	// cap per key: the oldest go first
+	if limit := max(4*th.Count, minKeyCap); n > limit {
+		win.drop(n-limit, n)
+	}
+
+	h := Hit{First: time.UnixMicro(win.entries[0].t).UTC(), Last: t, Episode: win.start, Total: len(win.entries)}
+	if th.Distinct != "" {
 		h.Count = len(win.values)
 	} else {
 		h.Count = len(win.entries)
 	}
 	h.Fired = h.Count >= th.Count
-	if h.Fired && th.Distinct != "" {
-		seen := make(map[string]struct{}, 8)
+	if !h.Fired {
+		return h
+	}
+	if th.Distinct != "" {
+		seen := make(map[uint64]struct{}, 8)
 		for _, e := range win.entries {
-			if _, ok := seen[e.value]; !ok && len(h.Values) < 8 {
-				seen[e.value] = struct{}{}
-				h.Values = append(h.Values, e.value)
+			if _, ok := seen[e.hash]; !ok && len(h.Values) < 8 {
+				seen[e.hash] = struct{}{}
+				h.Values = append(h.Values, e.shown)
 			}
 		}
 	}
-	if h.Fired {
-		from := len(win.entries) - MaxEvidence
-		if from < 0 {
-			from = 0
-		}
-		for _, e := range win.entries[from:] {
+	from := max(len(win.entries)-MaxEvidence, 0)
+	for _, e := range win.entries[from:] {
+		if e.ev != nil {
 			h.Evidence = append(h.Evidence, e.ev)
 		}
 	}
 	return h
 }
 
-// prune drops windows whose newest entry is older than the window.
+// drop keeps entries[lo:hi], forgetting the values of the others.
+func (win *window) drop(lo, hi int) {
+	if lo == 0 && hi == len(win.entries) {
+		return
+	}
+	if win.values != nil {
+		for _, part := range [2][]entry{win.entries[:lo], win.entries[hi:]} {
+			for _, e := range part {
+				if win.values[e.hash]--; win.values[e.hash] <= 0 {
+					delete(win.values, e.hash)
+				}
+			}
+		}
+	}
+	n := copy(win.entries, win.entries[lo:hi])
+	clear(win.entries[n:])
+	win.entries = win.entries[:n]
+}
+
+// prune drops windows whose newest event is more than the window away from now,
+// then, if still full, arbitrary keys (bounded memory first).
 func (w *Windows) prune(m map[string]*window, now time.Time, within time.Duration) {
-	cut := now.Add(-within)
+	t, d := now.UnixMicro(), within.Microseconds()
 	for k, win := range m {
-		if len(win.entries) == 0 || win.entries[len(win.entries)-1].t.Before(cut) {
+		if len(win.entries) == 0 {
+			delete(m, k)
+			continue
+		}
+		if gap := t - win.entries[len(win.entries)-1].t; gap > d || gap < -d {
 			delete(m, k)
 		}
 	}
-	for k := range m { // still full: drop arbitrary keys (bounded memory first)
+	for k := range m {
 		if len(m) < w.maxKeys {
 			break
 		}
 		delete(m, k)
 	}
+}
+
+func clipValue(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	n := maxShown
+	for n > 0 && s[n]&0xc0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }

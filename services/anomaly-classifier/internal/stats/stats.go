@@ -116,8 +116,8 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 		e = b.add(user, t)
 	} else {
 		b.lru.MoveToFront(e.elem)
-		if e.events == 0 && e.first.IsZero() {
-			e.first = t
+		if (e.events == 0 && e.first.IsZero()) || t.Before(e.first) {
+			e.first = t // an earlier time than the first one (out of order, or the first was far ahead)
 		}
 	}
 	warm := e.events >= b.cfg.WarmupEvents && t.Sub(e.first) >= b.cfg.WarmupSpan
