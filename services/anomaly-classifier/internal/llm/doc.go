@@ -16,9 +16,10 @@
 // per-template cache, parked behind a pending request on the same template, or
 // copied into the queue; when the breaker is open, the budget is spent or the
 // queue is full the verdict is marked degraded instead. Run batches the queue
-// into chat-completion requests whose answers are validated against a JSON
-// schema; every event is JSON-encoded and fenced between markers carrying a
-// random per-request token. Merge can only add a finding (detector "llm") and
+// into chat-completion requests, one entity (and host) per request, an event whose
+// text reads like instructions alone and uncached; answers are validated against
+// a JSON schema; every event is JSON-encoded and fenced between markers carrying
+// a random per-request token. Merge can only add a finding (detector "llm") and
 // raise severity, score or anomalous: an answer cannot clear or lower what the
 // rules and statistics found, whatever the log line told the model.
 //

@@ -45,6 +45,7 @@ func ExampleStage_Flush() {
 	for _, v := range verdicts {
 		fmt.Println(v.GetEvent().GetId(), v.GetAnomalous(), v.GetSeverity(), len(v.GetFindings()))
 	}
+	// Event 3 reads like instructions to a model: it is asked in a prompt of its own.
 	fmt.Println("calls:", stage.Stats().Calls)
 	// Output:
 	// 1 skipped
@@ -53,5 +54,5 @@ func ExampleStage_Flush() {
 	// 1 false SEVERITY_UNSPECIFIED 0
 	// 2 true SEVERITY_CRITICAL 1
 	// 3 true SEVERITY_HIGH 2
-	// calls: 1
+	// calls: 2
 }

@@ -36,14 +36,15 @@ func (o Outcome) String() string {
 // optional, Stats is not).
 type metrics struct {
 	events, candidates, calls, cacheHits, cacheMisses prometheus.Counter
+	instructions                                      prometheus.Counter
 	requests                                          *prometheus.CounterVec
 	tokens                                            *prometheus.CounterVec
 	callSeconds                                       prometheus.Histogram
 	byOutcome                                         [numOutcomes]prometheus.Counter
 	tokensIn, tokensOut                               prometheus.Counter
 
-	nEvents, nCandidates, nCalls, nHits, nMisses, nTokensIn, nTokensOut atomic.Uint64
-	nOutcomes                                                           [numOutcomes]atomic.Uint64
+	nEvents, nCandidates, nCalls, nHits, nMisses, nTokensIn, nTokensOut, nInstructions atomic.Uint64
+	nOutcomes                                                                          [numOutcomes]atomic.Uint64
 }
 
 func newMetrics(reg prometheus.Registerer, queueDepth, breakerState func() float64) (*metrics, error) {
@@ -68,6 +69,10 @@ func newMetrics(reg prometheus.Registerer, queueDepth, breakerState func() float
 			Name: "logwarden_llm_cache_misses_total",
 			Help: "Candidates with a template id not in the cache.",
 		}),
+		instructions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logwarden_llm_instruction_like_total",
+			Help: "Candidates whose log text reads like instructions to a model: asked in a prompt of their own, answer never cached.",
+		}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logwarden_llm_requests_total",
 			Help: "Second-opinion requests (one per candidate event, one per alert summary) by final outcome.",
@@ -91,7 +96,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, breakerState func() float
 		return m, nil
 	}
 	collectors := []prometheus.Collector{
-		m.events, m.candidates, m.calls, m.cacheHits, m.cacheMisses, m.requests, m.tokens, m.callSeconds,
+		m.events, m.candidates, m.calls, m.cacheHits, m.cacheMisses, m.instructions, m.requests, m.tokens, m.callSeconds,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "logwarden_llm_queue_depth",
 			Help: "Candidates waiting for a request.",
@@ -114,6 +119,8 @@ func (m *metrics) candidate() { m.candidates.Inc(); m.nCandidates.Add(1) }
 func (m *metrics) call()      { m.calls.Inc(); m.nCalls.Add(1) }
 func (m *metrics) hit()       { m.cacheHits.Inc(); m.nHits.Add(1) }
 func (m *metrics) miss()      { m.cacheMisses.Inc(); m.nMisses.Add(1) }
+
+func (m *metrics) instructionLike() { m.instructions.Inc(); m.nInstructions.Add(1) }
 
 func (m *metrics) outcome(o Outcome, n int) {
 	m.byOutcome[o].Add(float64(n))
@@ -139,11 +146,13 @@ type Stats struct {
 	Candidates  uint64 // of which qualified for a second opinion
 	CacheHits   uint64
 	CacheMisses uint64
-	Calls       uint64 // HTTP attempts, retries included
-	TokensIn    uint64
-	TokensOut   uint64
-	Outcomes    map[string]uint64 // per request outcome name (ok, error, timeout, …)
-	Breaker     string            // closed, open, half-open
+	// InstructionLike candidates were asked alone and their answers not cached.
+	InstructionLike uint64
+	Calls           uint64 // HTTP attempts, retries included
+	TokensIn        uint64
+	TokensOut       uint64
+	Outcomes        map[string]uint64 // per request outcome name (ok, error, timeout, …)
+	Breaker         string            // closed, open, half-open
 }
 
 // CallsPer1000Events is the cost figure of the stage.
@@ -165,21 +174,22 @@ func (s Stats) String() string {
 			parts = append(parts, fmt.Sprintf("%s=%d", name, n))
 		}
 	}
-	return fmt.Sprintf("llm: %d events, %d candidates, %d calls (%.2f per 1000 events), cache %d hits/%d misses, tokens %d in/%d out, requests [%s], breaker %s",
-		s.Events, s.Candidates, s.Calls, s.CallsPer1000Events(), s.CacheHits, s.CacheMisses, s.TokensIn, s.TokensOut, strings.Join(parts, " "), s.Breaker)
+	return fmt.Sprintf("llm: %d events, %d candidates (%d instruction-like), %d calls (%.2f per 1000 events), cache %d hits/%d misses, tokens %d in/%d out, requests [%s], breaker %s",
+		s.Events, s.Candidates, s.InstructionLike, s.Calls, s.CallsPer1000Events(), s.CacheHits, s.CacheMisses, s.TokensIn, s.TokensOut, strings.Join(parts, " "), s.Breaker)
 }
 
 func (m *metrics) snapshot() Stats {
 	st := Stats{
-		Enabled:     true,
-		Events:      m.nEvents.Load(),
-		Candidates:  m.nCandidates.Load(),
-		CacheHits:   m.nHits.Load(),
-		CacheMisses: m.nMisses.Load(),
-		Calls:       m.nCalls.Load(),
-		TokensIn:    m.nTokensIn.Load(),
-		TokensOut:   m.nTokensOut.Load(),
-		Outcomes:    make(map[string]uint64, numOutcomes),
+		Enabled:         true,
+		Events:          m.nEvents.Load(),
+		Candidates:      m.nCandidates.Load(),
+		CacheHits:       m.nHits.Load(),
+		CacheMisses:     m.nMisses.Load(),
+		InstructionLike: m.nInstructions.Load(),
+		Calls:           m.nCalls.Load(),
+		TokensIn:        m.nTokensIn.Load(),
+		TokensOut:       m.nTokensOut.Load(),
+		Outcomes:        make(map[string]uint64, numOutcomes),
 	}
 	for i := range m.nOutcomes {
 		st.Outcomes[outcomeNames[i]] = m.nOutcomes[i].Load()

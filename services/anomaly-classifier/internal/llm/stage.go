@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/logwarden/logwarden/pkg/event"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
 )
 
@@ -87,6 +88,13 @@ type item struct {
 	verdict     *logwardenpb.Verdict // private copy
 	newTemplate bool
 	waiters     []*item
+	// group is whose events may share a prompt: the entity and the host the line came
+	// from. A prompt never mixes groups, so text logged by one cannot steer the
+	// opinion on another's events.
+	group string
+	// alone: the event's text reads like instructions to a model. It is asked in a
+	// prompt of its own, nobody waits for its answer and the answer is not cached.
+	alone bool
 }
 
 // Stage is the budgeted, asynchronous LLM second opinion. A nil *Stage or one
@@ -206,6 +214,8 @@ func (s *Stage) Consider(v *logwardenpb.Verdict, newTemplate bool) Decision {
 	s.m.candidate()
 	tid := s.cacheKey(v)
 
+	alone := instructionLike(v.GetEvent())
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
@@ -218,7 +228,7 @@ func (s *Stage) Consider(v *logwardenpb.Verdict, newTemplate bool) Decision {
 		s.m.miss()
 		if p := s.pending[tid]; p != nil {
 			if len(p.waiters) < maxWaiters {
-				p.waiters = append(p.waiters, s.newItem(v, newTemplate))
+				p.waiters = append(p.waiters, s.newItem(v, newTemplate, alone))
 				return Queued
 			}
 			return s.degrade(v, OutcomeDropped)
@@ -232,14 +242,17 @@ func (s *Stage) Consider(v *logwardenpb.Verdict, newTemplate bool) Decision {
 	case len(s.queue) == cap(s.queue):
 		return s.degrade(v, OutcomeDropped) // before copying v: a full queue costs nothing
 	}
-	it := s.newItem(v, newTemplate)
+	it := s.newItem(v, newTemplate, alone)
 	select {
 	case s.queue <- it:
 	default:
 		return s.degrade(v, OutcomeDropped)
 	}
-	if tid != "" {
+	if tid != "" && !alone {
 		s.pending[tid] = it
+	}
+	if alone {
+		s.m.instructionLike()
 	}
 	return Queued
 }
@@ -261,9 +274,64 @@ func (s *Stage) degrade(v *logwardenpb.Verdict, o Outcome) Decision {
 	return Degraded
 }
 
-func (s *Stage) newItem(v *logwardenpb.Verdict, newTemplate bool) *item {
-	return &item{seq: s.seq.Add(1), verdict: proto.Clone(v).(*logwardenpb.Verdict), newTemplate: newTemplate}
+func (s *Stage) newItem(v *logwardenpb.Verdict, newTemplate, alone bool) *item {
+	e := v.GetEvent()
+	return &item{seq: s.seq.Add(1), verdict: proto.Clone(v).(*logwardenpb.Verdict), newTemplate: newTemplate,
+		group: event.EntityKey(e) + "\x00" + e.GetHost(), alone: alone}
 }
+
+// batcher groups candidates into prompts: one group (entity and host) per prompt, at
+// most max items each, an instruction-like item always alone. Prompts come out in the
+// order their first item arrived.
+type batcher struct {
+	max   int
+	total int // items in open groups
+	open  map[string][]*item
+	order []string // groups with open items, by arrival of their first item
+	ready [][]*item
+}
+
+func newBatcher(max int) *batcher { return &batcher{max: max, open: map[string][]*item{}} }
+
+func (b *batcher) add(it *item) {
+	if it.alone {
+		b.ready = append(b.ready, []*item{it})
+		return
+	}
+	g := b.open[it.group]
+	if len(g) == 0 {
+		b.order = append(b.order, it.group)
+	}
+	g = append(g, it)
+	if len(g) < b.max {
+		b.open[it.group] = g
+		b.total++
+		return
+	}
+	b.total -= len(g) - 1
+	b.ready = append(b.ready, g)
+	delete(b.open, it.group)
+	b.order = slices.DeleteFunc(b.order, func(k string) bool { return k == it.group })
+}
+
+// closeAll moves every open group to the ready prompts.
+func (b *batcher) closeAll() {
+	for _, k := range b.order {
+		b.ready = append(b.ready, b.open[k])
+	}
+	clear(b.open)
+	b.order = b.order[:0]
+	b.total = 0
+}
+
+// take returns the ready prompts and forgets them.
+func (b *batcher) take() [][]*item {
+	r := b.ready
+	b.ready = nil
+	return r
+}
+
+func (b *batcher) empty() bool { return len(b.order) == 0 }
 
 // Run batches queued candidates (batch_size or linger, whichever first) and asks
 // the model with at most `concurrency` requests in flight, delivering opinions
@@ -300,43 +368,49 @@ func (s *Stage) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
+// batch turns the queue into prompts (newBatcher): a group's prompt leaves when it
+// holds batch_size events, every open one when linger has passed since the first
+// event that found nothing open, or when queue_size events wait in open prompts (so
+// the batcher holds at most as much as the queue).
 func (s *Stage) batch(ctx context.Context, out chan<- []*item) error {
+	b := newBatcher(s.cfg.BatchSize)
+	var linger <-chan time.Time
 	for {
-		var first *item
 		select {
 		case <-ctx.Done():
 			return nil
-		case first = <-s.queue:
-		}
-		b := []*item{first}
-		if s.cfg.Linger > 0 {
-			linger := s.clock.After(s.cfg.Linger)
-		fill:
-			for len(b) < s.cfg.BatchSize {
-				select {
-				case it := <-s.queue:
-					b = append(b, it)
-				case <-linger:
-					break fill
-				case <-ctx.Done():
-					return nil
-				}
+		case it := <-s.queue:
+			if b.empty() && s.cfg.Linger > 0 {
+				linger = s.clock.After(s.cfg.Linger)
 			}
-		} else {
-		drain:
-			for len(b) < s.cfg.BatchSize {
-				select {
-				case it := <-s.queue:
-					b = append(b, it)
-				default:
-					break drain
+			b.add(it)
+			if s.cfg.Linger <= 0 {
+			drain:
+				for {
+					select {
+					case it := <-s.queue:
+						b.add(it)
+					default:
+						break drain
+					}
 				}
+				b.closeAll()
 			}
+		case <-linger:
+			b.closeAll()
 		}
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return nil
+		if b.total >= s.cfg.QueueSize {
+			b.closeAll()
+		}
+		if b.empty() {
+			linger = nil
+		}
+		for _, p := range b.take() {
+			select {
+			case out <- p:
+			case <-ctx.Done():
+				return nil
+			}
 		}
 	}
 }
@@ -358,14 +432,18 @@ func (s *Stage) Flush(ctx context.Context) ([]Opinion, error) {
 			done = true
 		}
 	}
+	b := newBatcher(s.cfg.BatchSize)
+	for _, it := range items {
+		b.add(it)
+	}
+	b.closeAll()
 	var ops []Opinion
-	for i := 0; i < len(items); i += s.cfg.BatchSize {
-		b := items[i:min(i+s.cfg.BatchSize, len(items))]
+	for _, p := range b.take() {
 		if ctx.Err() != nil { // resolve the rest so no template stays pending forever
-			ops = append(ops, s.resolve(b, OutcomeError, nil)...)
+			ops = append(ops, s.resolve(p, OutcomeError, nil)...)
 			continue
 		}
-		ops = append(ops, s.process(ctx, b)...)
+		ops = append(ops, s.process(ctx, p)...)
 	}
 	slices.SortFunc(ops, func(a, b Opinion) int { return cmp.Compare(a.seq, b.seq) })
 	return ops, ctx.Err()
@@ -434,7 +512,7 @@ func (s *Stage) resolve(batch []*item, o Outcome, js map[*item]judgement) []Opin
 		j, ok := js[it]
 		tid := s.cacheKey(it.verdict)
 		if tid != "" {
-			if ok {
+			if ok && !it.alone {
 				s.cache.put(now, tid, j)
 			}
 			if s.pending[tid] == it {
