@@ -80,7 +80,7 @@ func TestPipeline(t *testing.T) {
 	kcfg := broker.Config()
 	brokers := strings.Join(kcfg.Brokers, ",")
 	raw, verdicts, alerts := kafkatest.UniqueName("e2e-raw"), kafkatest.UniqueName("e2e-verdicts"), kafkatest.UniqueName("e2e-alerts")
-	if err := kafkax.EnsureTopics(ctx, kcfg,
+	if err := kafkatest.Admin(t, kcfg).EnsureTopics(ctx,
 		kafkax.TopicSpec{Name: raw, Partitions: 6, ReplicationFactor: 1},
 		kafkax.TopicSpec{Name: verdicts, Partitions: 6, ReplicationFactor: 1},
 		kafkax.TopicSpec{Name: alerts, Partitions: 6, ReplicationFactor: 1}); err != nil {

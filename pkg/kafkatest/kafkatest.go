@@ -30,12 +30,28 @@ func Config(t testing.TB) kafkax.Config {
 	cfg := kafkax.DefaultConfig()
 	cfg.Brokers = strings.Split(brokers, ",")
 	cfg.ClientID = "logwarden-test"
+	a, err := kafkax.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := kafkax.Ping(ctx, cfg); err != nil {
+	if err := a.Ping(ctx); err != nil {
 		t.Fatalf("broker %s does not answer: %v", brokers, err)
 	}
 	return cfg
+}
+
+// Admin returns an admin client of cfg's brokers, closed when the test ends.
+func Admin(t testing.TB, cfg kafkax.Config) *kafkax.Admin {
+	t.Helper()
+	a, err := kafkax.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
 }
 
 // UniqueName returns prefix plus a random suffix, for topics and group ids.
@@ -49,18 +65,27 @@ func UniqueName(prefix string) string {
 // dead-letter topic) when the test ends.
 func NewTopic(t testing.TB, cfg kafkax.Config, partitions int) string {
 	t.Helper()
-	name := UniqueName("test-" + sanitize(t.Name()))
+	return NewTopicSpec(t, cfg, kafkax.TopicSpec{Partitions: partitions})
+}
+
+// NewTopicSpec creates a topic like NewTopic with spec's settings; spec.Name is replaced
+// by a unique name, which it returns.
+func NewTopicSpec(t testing.TB, cfg kafkax.Config, spec kafkax.TopicSpec) string {
+	t.Helper()
+	spec.Name = UniqueName("test-" + sanitize(t.Name()))
+	spec.ReplicationFactor = 1
+	a := Admin(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := kafkax.EnsureTopics(ctx, cfg, kafkax.TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: 1}); err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
+	if err := a.EnsureTopics(ctx, spec); err != nil {
+		t.Fatalf("create topic %s: %v", spec.Name, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		_ = kafkax.DeleteTopics(ctx, cfg, name, kafkax.DLQTopic(name))
+		_ = a.DeleteTopics(ctx, spec.Name, kafkax.DLQTopic(spec.Name))
 	})
-	return name
+	return spec.Name
 }
 
 func sanitize(s string) string {

@@ -71,7 +71,7 @@ func assertCommittedToEnd(t *testing.T, cfg kafkax.Config, group, topic string, 
 			want[c.part] = c.off + 1
 		}
 	}
-	got, err := kafkax.CommittedOffsets(context.Background(), cfg, group, topic)
+	got, err := kafkatest.Admin(t, cfg).CommittedOffsets(context.Background(), group, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestConsumerClosedMidwayLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	offs, err := kafkax.CommittedOffsets(context.Background(), cfg, group, topic)
+	offs, err := kafkatest.Admin(t, cfg).CommittedOffsets(context.Background(), group, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestConsumerGroupSplitsPartitionsAndTakesOverOnLeave(t *testing.T) {
 	// Phase 2: b leaves cleanly; a takes all 6 partitions from the committed offsets.
 	bcancel()
 	time.Sleep(200 * time.Millisecond)
-	commits, err := kafkax.CommittedOffsets(ctx, cfg, group, topic)
+	commits, err := kafkatest.Admin(t, cfg).CommittedOffsets(ctx, group, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func waitFor(t *testing.T, ctx context.Context, cond func() bool, what string) {
 func TestConsumerDeadLettersUndecodableAndContinues(t *testing.T) {
 	cfg := kafkatest.Config(t)
 	topic := kafkatest.NewTopic(t, cfg, 1)
-	if err := kafkax.EnsureTopics(context.Background(), cfg, kafkax.TopicSpec{Name: kafkax.DLQTopic(topic), Partitions: 1}); err != nil {
+	if err := kafkatest.Admin(t, cfg).EnsureTopics(context.Background(), kafkax.TopicSpec{Name: kafkax.DLQTopic(topic), Partitions: 1}); err != nil {
 		t.Fatal(err)
 	}
 	group := kafkatest.UniqueName("g")
@@ -455,7 +455,7 @@ func TestConsumerDeadLettersUndecodableAndContinues(t *testing.T) {
 		dl.GetService() != "test" || dl.GetError() == "" {
 		t.Fatalf("dead letter = %v", dl)
 	}
-	offs, err := kafkax.CommittedOffsets(context.Background(), cfg, group, topic)
+	offs, err := kafkatest.Admin(t, cfg).CommittedOffsets(context.Background(), group, topic)
 	if err != nil {
 		t.Fatal(err)
 	}

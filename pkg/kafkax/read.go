@@ -27,16 +27,14 @@ func ReadTopic(ctx context.Context, cfg Config, topic string, n int) ([]Message,
 // until done returns true or ctx ends. It returns every message read; it is an error only
 // when reading failed, not when ctx ended first (check the messages).
 func ReadTopicUntil(ctx context.Context, cfg Config, topic string, done func(Message) bool) ([]Message, error) {
-	client, err := newClient(cfg, 10*time.Second)
+	a, err := NewAdmin(cfg)
 	if err != nil {
 		return nil, err
 	}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	parts, err := a.partitions(ctx, topic)
+	_ = a.Close()
 	if err != nil {
-		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
-	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		return nil, fmt.Errorf("metadata of %s: topic not found", topic)
+		return nil, err
 	}
 	d, err := cfg.dialer()
 	if err != nil {
@@ -50,7 +48,7 @@ func ReadTopicUntil(ctx context.Context, cfg Config, topic string, done func(Mes
 		wg   sync.WaitGroup
 		errs []error
 	)
-	for _, p := range md.Topics[0].Partitions {
+	for _, p := range parts {
 		wg.Add(1)
 		go func(part int) {
 			defer wg.Done()
@@ -79,7 +77,7 @@ func ReadTopicUntil(ctx context.Context, cfg Config, topic string, done func(Mes
 					return
 				}
 			}
-		}(p.ID)
+		}(p)
 	}
 	wg.Wait()
 	sort.Slice(out, func(i, j int) bool {
@@ -98,15 +96,11 @@ func ReadTopicUntil(ctx context.Context, cfg Config, topic string, done func(Mes
 // offset from (raised to the partition's first retained offset) up to, not including,
 // offset to, without a consumer group. It returns how many it read. Services use it to
 // rebuild in-memory state from a partition's recent history when they take it over.
-func ReadPartitionRange(ctx context.Context, cfg Config, topic string, partition int, from, to int64, fn func(Message)) (int, error) {
+func (a *Admin) ReadPartitionRange(ctx context.Context, topic string, partition int, from, to int64, fn func(Message)) (int, error) {
 	if from >= to {
 		return 0, nil
 	}
-	client, err := newClient(cfg, 10*time.Second)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{
+	resp, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{
 		Topics: map[string][]kafka.OffsetRequest{topic: {kafka.FirstOffsetOf(partition)}},
 	})
 	if err != nil {
@@ -124,12 +118,12 @@ func ReadPartitionRange(ctx context.Context, cfg Config, topic string, partition
 	if from >= to {
 		return 0, nil
 	}
-	d, err := cfg.dialer()
+	d, err := a.cfg.dialer()
 	if err != nil {
 		return 0, err
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: cfg.brokers(), Topic: topic, Partition: partition, Dialer: d,
+		Brokers: a.cfg.brokers(), Topic: topic, Partition: partition, Dialer: d,
 		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, ReadLagInterval: -1,
 	})
 	defer r.Close()

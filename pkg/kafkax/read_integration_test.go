@@ -16,6 +16,7 @@ func TestReadPartitionRange(t *testing.T) {
 	cfg := kafkatest.Config(t)
 	topic := kafkatest.NewTopic(t, cfg, 1)
 	produce(t, cfg, topic, 0, 100)
+	admin := kafkatest.Admin(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tests := []struct {
@@ -30,7 +31,7 @@ func TestReadPartitionRange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got []string
-		n, err := kafkax.ReadPartitionRange(ctx, cfg, topic, 0, tt.from, tt.to, func(m kafkax.Message) {
+		n, err := admin.ReadPartitionRange(ctx, topic, 0, tt.from, tt.to, func(m kafkax.Message) {
 			got = append(got, string(m.Value))
 		})
 		if err != nil {

@@ -72,6 +72,7 @@ func compression(name string) (kafka.Compression, error) {
 // message is on all in-sync replicas. Messages name their own topic. Safe for concurrent use.
 type Writer struct {
 	w       *kafka.Writer
+	tr      *kafka.Transport
 	metrics *Metrics
 }
 
@@ -90,6 +91,7 @@ func NewWriter(cfg Config, wc WriterConfig, m *Metrics) (*Writer, error) {
 	comp, _ := compression(wc.Compression)
 	return &Writer{
 		metrics: m,
+		tr:      tr,
 		w: &kafka.Writer{
 			Addr: kafka.TCP(cfg.brokers()...),
 			// Murmur2, as the Java client, so other producers keying by entity agree with us.
@@ -135,7 +137,10 @@ func (w *Writer) Write(ctx context.Context, msgs ...Message) error {
 
 // Close flushes and closes the connections.
 func (w *Writer) Close() error {
-	if err := w.w.Close(); err != nil && !errors.Is(err, context.Canceled) {
+	err := w.w.Close()
+	// kafka.Writer closes only a transport it made itself.
+	w.tr.CloseIdleConnections()
+	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("close kafka writer: %w", err)
 	}
 	return nil

@@ -25,6 +25,7 @@ import (
 type bench struct {
 	o      options
 	cfg    kafkax.Config
+	admin  *kafkax.Admin
 	bins   map[string]string
 	work   string
 	stderr io.Writer
@@ -364,7 +365,7 @@ func (b *bench) drain(ctx context.Context) ([]drainResult, error) {
 		var firstN int64
 		total := int64(b.o.drainEvents)
 		err := waitFor(ctx, 10*time.Minute, func() bool {
-			offs, err := kafkax.CommittedOffsets(ctx, b.cfg, group, raw)
+			offs, err := b.admin.CommittedOffsets(ctx, group, raw)
 			if err != nil {
 				return false
 			}
@@ -397,7 +398,7 @@ func (b *bench) topics(ctx context.Context, names ...string) error {
 	for i, n := range names {
 		specs[i] = kafkax.TopicSpec{Name: n, Partitions: 6, ReplicationFactor: 1}
 	}
-	if err := kafkax.EnsureTopics(ctx, b.cfg, specs...); err != nil {
+	if err := b.admin.EnsureTopics(ctx, specs...); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
 	return nil

@@ -121,8 +121,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg := kafkax.DefaultConfig()
 	cfg.Brokers = strings.Split(o.brokers, ",")
 	cfg.ClientID = "pipeline-bench"
+	admin, err := kafkax.NewAdmin(cfg)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err = kafkax.Ping(pctx, cfg)
+	err = admin.Ping(pctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("kafka at %s: %w", o.brokers, err)
@@ -132,7 +137,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	b := &bench{o: o, cfg: cfg, bins: bins, work: work, stderr: stderr}
+	b := &bench{o: o, cfg: cfg, admin: admin, bins: bins, work: work, stderr: stderr}
 
 	steps, err := b.rising(ctx)
 	if err != nil {

@@ -64,15 +64,18 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger, hup <-chan os.Sign
 	}
 	defer stage.Close()
 	km := kafkax.NewMetrics(reg)
+	admin, err := kafkax.NewAdmin(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
 	h := service.NewHandler(eng, service.HandlerOptions{
 		Topics: service.Topics{Verdicts: cfg.VerdictsTopic, VerdictsEnabled: cfg.VerdictsEnabled, Alerts: cfg.AlertsTopic},
 		Stage:  stage, Metrics: service.NewMetrics(reg), Log: log, DedupEvents: cfg.DedupEvents, ReplayEvents: cfg.ReplayEvents,
-		Replay: func(ctx context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
-			return kafkax.ReadPartitionRange(ctx, cfg.Kafka, topic, part, from, to, fn)
-		},
+		Replay: admin.ReadPartitionRange,
 	})
 
-	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.Kafka) }, log.Named("http"))
+	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, admin.Ping, log.Named("http"))
 	if err != nil {
 		return fmt.Errorf("http.addr: %w", err)
 	}
@@ -88,7 +91,7 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger, hup <-chan os.Sign
 		cfg.InputTopic, verdicts, cfg.AlertsTopic, cfg.GroupID, cfg.Kafka.Brokers, rules, stage.Describe(), srv.Addr()))
 
 	o := service.Options{
-		Kafka: cfg.Kafka, Consumer: cfg.ConsumerConfig(), Writer: cfg.Writer,
+		Kafka: cfg.Kafka, Admin: admin, Consumer: cfg.ConsumerConfig(), Writer: cfg.Writer,
 		Topics:     service.Topics{Verdicts: cfg.VerdictsTopic, VerdictsEnabled: cfg.VerdictsEnabled, Alerts: cfg.AlertsTopic},
 		Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.TopicReplicationFactor,
 		RulesFile: cfg.Rules, RulesPoll: cfg.RulesPoll, Reload: hup,

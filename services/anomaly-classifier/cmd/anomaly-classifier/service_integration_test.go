@@ -52,7 +52,7 @@ func TestRunService(t *testing.T) {
 	base := kafkatest.UniqueName("ac-run")
 	in, verdicts, alerts := base+".raw", base+".verdicts", base+".alerts"
 	t.Cleanup(func() {
-		_ = kafkax.DeleteTopics(context.Background(), cfg, in, verdicts, alerts, kafkax.DLQTopic(in), kafkax.DLQTopic(alerts))
+		_ = kafkatest.Admin(t, cfg).DeleteTopics(context.Background(), in, verdicts, alerts, kafkax.DLQTopic(in), kafkax.DLQTopic(alerts))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 func BenchmarkServiceBroker(b *testing.B) {
 	const n = 20000
 	cfg := kafkatest.Config(b)
+	admin := kafkatest.Admin(b, cfg)
 	for b.Loop() {
 		b.StopTimer()
 		in := kafkatest.NewTopic(b, cfg, 6)
@@ -60,7 +61,7 @@ func BenchmarkServiceBroker(b *testing.B) {
 			done <- service.Run(ctx, o, service.NewHandler(e, service.HandlerOptions{Topics: o.Topics, DedupEvents: service.DefaultDedupEvents}), nil, zap.NewNop())
 		}()
 		for {
-			offs, err := kafkax.CommittedOffsets(context.Background(), cfg, group, in)
+			offs, err := admin.CommittedOffsets(context.Background(), group, in)
 			var sum int64
 			for _, o := range offs {
 				if o > 0 {
@@ -78,6 +79,6 @@ func BenchmarkServiceBroker(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(n/el.Seconds(), "events/s")
-		_ = kafkax.DeleteTopics(context.Background(), cfg, kafkax.DLQTopic(in), kafkax.DLQTopic(alerts))
+		_ = admin.DeleteTopics(context.Background(), kafkax.DLQTopic(in), kafkax.DLQTopic(alerts))
 	}
 }

@@ -15,7 +15,9 @@ import (
 
 // Options are what Run needs, built by the command from its configuration.
 type Options struct {
-	Kafka             kafkax.Config
+	Kafka kafkax.Config
+	// Admin is the service's admin client (nil: Run opens one for its own lifetime).
+	Admin             *kafkax.Admin
 	Consumer          kafkax.ConsumerConfig // GroupID and Topics set
 	Writer            kafkax.WriterConfig
 	Topics            Topics
@@ -34,8 +36,26 @@ type Options struct {
 	Reload <-chan os.Signal
 }
 
+// withAdmin returns o with an Admin, opening one when o has none; close releases it.
+func withAdmin(o Options) (_ Options, close func(), _ error) {
+	if o.Admin != nil {
+		return o, func() {}, nil
+	}
+	a, err := kafkax.NewAdmin(o.Kafka)
+	if err != nil {
+		return o, nil, err
+	}
+	o.Admin = a
+	return o, func() { _ = a.Close() }, nil
+}
+
 // EnsureTopics creates the input, verdicts, alerts and dead-letter topics.
 func EnsureTopics(ctx context.Context, o Options) error {
+	o, closeAdmin, err := withAdmin(o)
+	if err != nil {
+		return err
+	}
+	defer closeAdmin()
 	names := append([]string{}, o.Consumer.Topics...)
 	for _, t := range o.Consumer.Topics {
 		names = append(names, kafkax.DLQTopic(t))
@@ -48,7 +68,7 @@ func EnsureTopics(ctx context.Context, o Options) error {
 	for _, n := range names {
 		specs = append(specs, kafkax.TopicSpec{Name: n, Partitions: o.Partitions, ReplicationFactor: o.ReplicationFactor})
 	}
-	if err := kafkax.EnsureTopics(ctx, o.Kafka, specs...); err != nil {
+	if err := o.Admin.EnsureTopics(ctx, specs...); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
 	return nil
@@ -58,6 +78,11 @@ func EnsureTopics(ctx context.Context, o Options) error {
 // opinion drainer and the rule watcher, all owned by one errgroup. It returns
 // nil after a clean stop (in-flight batch finished and committed).
 func Run(ctx context.Context, o Options, h *Handler, km *kafkax.Metrics, log *zap.Logger) error {
+	o, closeAdmin, err := withAdmin(o)
+	if err != nil {
+		return err
+	}
+	defer closeAdmin()
 	if err := EnsureTopics(ctx, o); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func newRig(t *testing.T) rig {
 	r := rig{cfg: cfg, in: kafkatest.NewTopic(t, cfg, 3), verdicts: kafkatest.NewTopic(t, cfg, 3),
 		alerts: kafkatest.NewTopic(t, cfg, 3), group: kafkatest.UniqueName("ac-test")}
 	t.Cleanup(func() {
-		_ = kafkax.DeleteTopics(context.Background(), cfg, kafkax.DLQTopic(r.in), kafkax.DLQTopic(r.alerts))
+		_ = kafkatest.Admin(t, cfg).DeleteTopics(context.Background(), kafkax.DLQTopic(r.in), kafkax.DLQTopic(r.alerts))
 	})
 	return r
 }
@@ -418,9 +418,7 @@ func TestDuplicateEventsRaiseNoAlert(t *testing.T) {
 	newHandler := func(r rig) *service.Handler {
 		return service.NewHandler(newEngine(t), service.HandlerOptions{Topics: r.options(0).Topics,
 			DedupEvents: service.DefaultDedupEvents, ReplayEvents: 1000,
-			Replay: func(ctx context.Context, topic string, part int, from, to int64, fn func(kafkax.Message)) (int, error) {
-				return kafkax.ReadPartitionRange(ctx, r.cfg, topic, part, from, to, fn)
-			}})
+			Replay: kafkatest.Admin(t, r.cfg).ReadPartitionRange})
 	}
 	sentinel := func(r rig) kafkax.Message {
 		return protoEvent(t, r.in, "01JDDUPSENTINEL00000000001", "[24/Nov/2026 09:15:30] 10.0.0.7 bob accessed file '/etc/shadow'", "bob")

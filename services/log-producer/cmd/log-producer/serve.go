@@ -46,8 +46,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdin
 		zap.Any("sources", srcs), zap.String("http.addr", cfg.HTTP.Addr))
 
 	reg := obs.NewRegistry()
+	admin, err := kafkax.NewAdmin(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = kafkax.EnsureTopics(tctx, cfg.Kafka, kafkax.TopicSpec{Name: cfg.Topic, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.TopicReplication})
+	err = admin.EnsureTopics(tctx, kafkax.TopicSpec{Name: cfg.Topic, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.TopicReplication})
 	cancel()
 	if err != nil {
 		return fmt.Errorf("topic %s on %v: %w", cfg.Topic, cfg.Kafka.Brokers, err)
@@ -68,8 +73,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdin
 		Metrics: publish.NewMetrics(reg),
 	})
 
-	ready := func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.Kafka) }
-	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, ready, log)
+	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, admin.Ping, log)
 	if err != nil {
 		return fmt.Errorf("http.addr (HTTP_ADDR) %s: %w", cfg.HTTP.Addr, err)
 	}

@@ -20,9 +20,10 @@ func TestServiceDeadLetters(t *testing.T) {
 	cfg := kafkatest.Config(t)
 	topic := kafkatest.NewTopic(t, cfg, 1)
 	dlq := kafkax.DLQTopic(topic)
-	t.Cleanup(func() { _ = kafkax.DeleteTopics(context.Background(), cfg, dlq) })
+	admin := kafkatest.Admin(t, cfg)
+	t.Cleanup(func() { _ = admin.DeleteTopics(context.Background(), dlq) })
 	group := kafkatest.UniqueName("notifier-dlq")
-	if err := kafkax.EnsureTopics(context.Background(), cfg, kafkax.TopicSpec{Name: dlq, Partitions: 1, ReplicationFactor: 1}); err != nil {
+	if err := admin.EnsureTopics(context.Background(), kafkax.TopicSpec{Name: dlq, Partitions: 1, ReplicationFactor: 1}); err != nil {
 		t.Fatal(err)
 	}
 	produceAlerts(t, cfg, topic, 2, 1)
@@ -71,7 +72,7 @@ func TestServiceDeadLetters(t *testing.T) {
 		t.Fatalf("reasons %v, want 2 no_service and 1 decode", reasons)
 	}
 	waitFor(t, 20*time.Second, "commit past the dead letters", func() bool {
-		off, err := kafkax.CommittedOffsets(ctx, cfg, group, topic)
+		off, err := admin.CommittedOffsets(ctx, group, topic)
 		return err == nil && off[0] == 3
 	})
 	cancel()

@@ -25,7 +25,7 @@ import (
 func BenchmarkAlertToPost(b *testing.B) {
 	cfg := kafkatest.Config(b)
 	topic := kafkatest.NewTopic(b, cfg, 1)
-	b.Cleanup(func() { _ = kafkax.DeleteTopics(context.Background(), cfg, kafkax.DLQTopic(topic)) })
+	b.Cleanup(func() { _ = kafkatest.Admin(b, cfg).DeleteTopics(context.Background(), kafkax.DLQTopic(topic)) })
 	slack := slacktest.New()
 	defer slack.Close()
 	var mu sync.Mutex

@@ -20,7 +20,7 @@ func TestServiceSurvivesBrokerRestart(t *testing.T) {
 	br := kafkatest.StartBroker(t)
 	cfg := br.Config()
 	topic := kafkatest.NewTopic(t, cfg, 1)
-	if err := kafkax.EnsureTopics(context.Background(), cfg, kafkax.TopicSpec{Name: kafkax.DLQTopic(topic), Partitions: 1, ReplicationFactor: 1}); err != nil {
+	if err := kafkatest.Admin(t, cfg).EnsureTopics(context.Background(), kafkax.TopicSpec{Name: kafkax.DLQTopic(topic), Partitions: 1, ReplicationFactor: 1}); err != nil {
 		t.Fatal(err)
 	}
 	slack := slacktest.New()

@@ -75,7 +75,12 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 	reg := obs.NewRegistry()
 	km := kafkax.NewMetrics(reg)
 	dm := deliver.NewMetrics(reg)
-	if err := kafkax.EnsureTopics(ctx, cfg.Kafka,
+	admin, err := kafkax.NewAdmin(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	if err := admin.EnsureTopics(ctx,
 		kafkax.TopicSpec{Name: cfg.AlertsTopic, Partitions: cfg.TopicPartitions, ReplicationFactor: 1},
 		kafkax.TopicSpec{Name: kafkax.DLQTopic(cfg.AlertsTopic), Partitions: cfg.TopicPartitions, ReplicationFactor: 1},
 	); err != nil {
@@ -86,7 +91,7 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer w.Close()
-	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, func(ctx context.Context) error { return kafkax.Ping(ctx, cfg.Kafka) }, log.Named("http"))
+	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, admin.Ping, log.Named("http"))
 	if err != nil {
 		return err
 	}

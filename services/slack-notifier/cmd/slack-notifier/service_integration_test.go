@@ -108,7 +108,8 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 func TestServiceDeliversThroughOutage(t *testing.T) {
 	cfg := kafkatest.Config(t)
 	topic := kafkatest.NewTopic(t, cfg, 3)
-	t.Cleanup(func() { _ = kafkax.DeleteTopics(context.Background(), cfg, kafkax.DLQTopic(topic)) })
+	admin := kafkatest.Admin(t, cfg)
+	t.Cleanup(func() { _ = admin.DeleteTopics(context.Background(), kafkax.DLQTopic(topic)) })
 	group := kafkatest.UniqueName("notifier")
 	const groups, per = 50, 20
 	produceAlerts(t, cfg, topic, groups, per)
@@ -145,7 +146,7 @@ func TestServiceDeliversThroughOutage(t *testing.T) {
 	waitFor(t, 30*time.Second, "failed attempts", func() bool { return len(slack.Requests()) >= 30 })
 	// Let commit intervals pass while Slack keeps failing: nothing may be committed.
 	waitFor(t, 30*time.Second, "more failed attempts", func() bool { return len(slack.Requests()) >= 60 })
-	off, err := kafkax.CommittedOffsets(ctx, cfg, group, topic)
+	off, err := admin.CommittedOffsets(ctx, group, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestServiceDeliversThroughOutage(t *testing.T) {
 		return full == groups
 	})
 	waitFor(t, 30*time.Second, "all offsets committed", func() bool {
-		off, err := kafkax.CommittedOffsets(ctx, cfg, group, topic)
+		off, err := admin.CommittedOffsets(ctx, group, topic)
 		if err != nil {
 			return false
 		}
