@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,7 +52,7 @@ func newStage(cfg *offlineConfig, stderr io.Writer) (*llm.Stage, error) {
 		return nil, nil
 	}
 	if !cfg.OpenAI.Enabled() {
-		return nil, fmt.Errorf("--llm needs an API key (OPENAI_API_KEY or --openai-api-key)")
+		return nil, errors.New("--llm needs an API key: OPENAI_API_KEY in the environment or .env")
 	}
 	st, err := llm.New(cfg.OpenAI, zap.NewNop(), nil, nil)
 	if err != nil {

@@ -37,7 +37,7 @@ const (
 // field has the environment form OPENAI_<FIELD> (OPENAI_API_KEY, OPENAI_BASE_URL,
 // OPENAI_MODEL, OPENAI_BATCH_SIZE, …) and the flag --openai-<field>.
 type Config struct {
-	APIKey     string `mapstructure:"api_key" desc:"API key; empty turns the LLM stage off"`
+	APIKey     string `mapstructure:"api_key" desc:"API key (secret: environment or .env only, never a flag); empty turns the LLM stage off"`
 	BaseURL    string `mapstructure:"base_url" desc:"OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (Ollama); empty = api.openai.com"`
 	Model      string `mapstructure:"model" desc:"model (Azure: deployment) name"`
 	APIType    string `mapstructure:"api_type" desc:"openai (also Ollama, vLLM, llama.cpp) or azure"`
@@ -65,7 +65,7 @@ type Config struct {
 	Concurrency          int           `mapstructure:"concurrency" desc:"requests in flight at once"`
 	Timeout              time.Duration `mapstructure:"timeout" desc:"deadline of one HTTP attempt"`
 	MaxRetries           int           `mapstructure:"max_retries" desc:"retries after a 429, 5xx or network error"`
-	RetryBackoff         time.Duration `mapstructure:"retry_backoff" desc:"first retry delay, doubled per retry; a longer Retry-After wins"`
+	RetryBackoff         time.Duration `mapstructure:"retry_backoff" desc:"first retry delay (> 0), doubled per retry; a longer Retry-After wins"`
 	MaxRetryWait         time.Duration `mapstructure:"max_retry_wait" desc:"a Retry-After longer than this is not waited for: the call fails as rate_limited"`
 	BreakerFailures      int           `mapstructure:"breaker_failures" desc:"consecutive failed calls that open the circuit breaker"`
 	BreakerCooldown      time.Duration `mapstructure:"breaker_cooldown" desc:"how long the breaker stays open before one probe call"`
@@ -107,18 +107,19 @@ func DefaultConfig() Config {
 // Enabled reports whether the stage will call a model.
 func (c Config) Enabled() bool { return c.APIKey != "" }
 
-// Validate names the offending key (with the "openai." prefix the service uses).
-// Knobs are checked even when the stage is off, so a typo fails at start and not
-// on the day a key is added.
+// Validate names the offending key as the service reads it, "openai.<key>
+// (OPENAI_<KEY>): message". Knobs are checked even when the stage is off, so a typo
+// fails at start and not on the day a key is added. A bad base URL is shown with its
+// credentials and query redacted.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("openai.%s: %s", key, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("openai.%s (OPENAI_%s): %s", key, strings.ToUpper(key), fmt.Sprintf(format, args...)))
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("base_url", "must be an http(s) URL, got %q", c.BaseURL)
+			bad("base_url", "must be an http(s) URL, got %q", redactURL(c.BaseURL))
 		}
 	}
 	if c.Enabled() && strings.TrimSpace(c.Model) == "" {
@@ -185,7 +186,7 @@ func (c Config) Validate() error {
 		{"linger", c.Linger, false},
 		{"cache_ttl", c.CacheTTL, true},
 		{"timeout", c.Timeout, true},
-		{"retry_backoff", c.RetryBackoff, false},
+		{"retry_backoff", c.RetryBackoff, true},
 		{"max_retry_wait", c.MaxRetryWait, false},
 		{"breaker_cooldown", c.BreakerCooldown, true},
 	}
@@ -221,11 +222,7 @@ func (c Config) Describe() string {
 	if endpoint == "" {
 		endpoint = "https://api.openai.com/v1"
 	}
-	if u, err := url.Parse(endpoint); err == nil {
-		u.User = nil // never log credentials embedded in the URL
-		u.RawQuery = ""
-		endpoint = u.String()
-	}
+	endpoint = redactURL(endpoint) // never log credentials embedded in the URL
 	var when []string
 	when = append(when, fmt.Sprintf("fused score in [%.2f, %.2f]", c.UncertainLow, c.UncertainHigh))
 	if c.NewTemplates {

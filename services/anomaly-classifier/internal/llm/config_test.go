@@ -1,6 +1,9 @@
 package llm
 
 import (
+	"errors"
+	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -41,19 +44,56 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"azure without url", func(c *Config) { c.APIKey, c.APIType = "k", APITypeAzure }, "openai.base_url"},
 		{"key without model", func(c *Config) { c.APIKey, c.Model = "k", " " }, "openai.model"},
 		{"too many retries", func(c *Config) { c.MaxRetries = 11 }, "openai.max_retries"},
+		{"zero backoff", func(c *Config) { c.RetryBackoff = 0 }, "openai.retry_backoff"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := DefaultConfig()
 			tt.mut(&c)
 			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.key+":") {
-				t.Errorf("Validate() = %v, want an error naming %s", err, tt.key)
+			want := tt.key + " (" + strings.ToUpper(strings.ReplaceAll(tt.key, ".", "_")) + "): "
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Validate() = %v, want an error starting %q", err, want)
 			}
 			if _, nerr := New(c, nil, nil, nil); nerr == nil {
 				t.Error("New accepted an invalid config")
 			}
 		})
+	}
+}
+
+// Issue #10 item 11: an unparsable OPENAI_BASE_URL was echoed with its password.
+func TestValidateNeverEchoesURLSecrets(t *testing.T) {
+	for _, u := range []string{
+		"http://admin:hunter2-secret@llm.internal:bad-port/v1",         // does not parse
+		"https://admin:hunter2-secret@llm.internal%zz/v1",              // does not parse
+		"ftp://admin:hunter2-secret@llm.internal/v1?key=sk-secret-key", // parses, wrong scheme
+		"hunter2-secret@llm.internal/v1?key=sk-secret-key",             // no scheme
+		"http://tok:en/hunter2-secret@llm.internal/v1",                 // a "/" in the password
+	} {
+		c := DefaultConfig()
+		c.BaseURL = u
+		err := c.Validate()
+		if err == nil {
+			t.Errorf("%q accepted", u)
+			continue
+		}
+		for _, secret := range []string{"hunter2-secret", "sk-secret-key", "admin"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error for a bad base URL echoes %q: %v", secret, err)
+			}
+		}
+		if !strings.Contains(err.Error(), "llm.internal") || !strings.Contains(err.Error(), "openai.base_url (OPENAI_BASE_URL): ") {
+			t.Errorf("error does not say which URL and key: %v", err)
+		}
+	}
+}
+
+func TestRedactError(t *testing.T) {
+	err := &url.Error{Op: "Post", URL: "http://tok-user@llm.internal/v1/chat/completions?api-key=sk-secret", Err: errors.New("connection refused")}
+	got := redactError(fmt.Errorf("call: %w", err))
+	if strings.Contains(got, "tok-user") || strings.Contains(got, "sk-secret") || !strings.Contains(got, "llm.internal/v1/chat/completions") {
+		t.Errorf("redactError = %q", got)
 	}
 }
 

@@ -23,6 +23,7 @@
 // raise severity, score or anomalous: an answer cannot clear or lower what the
 // rules and statistics found, whatever the log line told the model.
 //
-// The package llmtest provides an OpenAI-compatible fake server and a fake clock.
+// The package llmtest provides an OpenAI-compatible fake server; tests drive time
+// with pkg/clock's fakes.
 // See docs/llm.md for the knobs, metrics and the wiring in the engine.
 package llm

@@ -21,8 +21,10 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/logwarden/logwarden/pkg/clock"
 	"github.com/logwarden/logwarden/pkg/event"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/pkg/retry"
 )
 
 // Detector is the Finding.detector of everything this stage adds.
@@ -103,7 +105,7 @@ type Stage struct {
 	cfg     Config
 	on      bool
 	log     *zap.Logger
-	clock   Clock
+	clock   clock.Clock
 	client  *openai.Client
 	http    *http.Client
 	budget  *budget
@@ -120,18 +122,17 @@ type Stage struct {
 }
 
 // New builds the stage. With cfg.APIKey empty the stage is off and New only
-// validates cfg. reg may be nil (no metrics registered), clock nil (real time).
-func New(cfg Config, log *zap.Logger, reg prometheus.Registerer, clock Clock) (*Stage, error) {
+// validates cfg. reg may be nil (no metrics registered), clk nil (real time). Budget
+// windows, cache expiry, the breaker's cool-down, linger and retry waits go through
+// clk; per-attempt HTTP timeouts are real deadlines.
+func New(cfg Config, log *zap.Logger, reg prometheus.Registerer, clk clock.Clock) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = zap.NewNop()
 	}
-	if clock == nil {
-		clock = SystemClock()
-	}
-	s := &Stage{cfg: cfg, on: cfg.Enabled(), log: log, clock: clock}
+	s := &Stage{cfg: cfg, on: cfg.Enabled(), log: log, clock: clock.OrReal(clk)}
 	if !s.on {
 		return s, nil
 	}
@@ -488,7 +489,7 @@ func (s *Stage) settleBreaker(ctx context.Context, o Outcome) {
 	switch {
 	case o == OutcomeOK:
 		s.breaker.record(s.clock.Now(), true)
-	case o == OutcomeBudgetExceeded || ctx.Err() != nil:
+	case o == OutcomeBudgetExceeded || errors.Is(ctx.Err(), context.Canceled):
 		s.breaker.release() // nothing was learnt about the endpoint
 	default:
 		s.breaker.record(s.clock.Now(), false)
@@ -679,10 +680,11 @@ func buildSummaryPrompt(token string, a *logwardenpb.Alert, maxEventBytes int) (
 		beginMarker, token, endMarker, token, fence(token, [][]byte{b})), nil
 }
 
-// ask sends one request with retries under the budget: each attempt is charged
-// one request and an estimate of its tokens; 429, 5xx and network errors are
-// retried after max(backoff, Retry-After) on the stage clock; a timeout, a 4xx
-// or an invalid answer is not retried.
+// ask sends one request under the budget, retried by retry.Do: each attempt is
+// charged one request and an estimate of its tokens; 429, 5xx and network errors are
+// retried after max(backoff, Retry-After) on the stage clock, a Retry-After beyond
+// max_retry_wait is not waited for; a timeout, a 4xx, an invalid answer or a spent
+// budget is not retried (classified permanent where it happens).
 func (s *Stage) ask(ctx context.Context, system, schema, schemaName string, user func(token string) (string, error), parse func(string) error) Outcome {
 	token, err := newToken()
 	if err != nil {
@@ -704,14 +706,26 @@ func (s *Stage) ask(ctx context.Context, system, schema, schemaName string, user
 		ResponseFormat: responseFormat(s.cfg.ResponseFormat, schemaName, schema),
 	}
 	estimate := (len(system)+len(content))/4 + s.cfg.MaxOutputTokens
-	last := OutcomeError
-	for attempt := 0; ; attempt++ {
+	outcome := OutcomeError
+	policy := retry.Policy{
+		Initial:       s.cfg.RetryBackoff,
+		Max:           s.cfg.RetryBackoff << min(s.cfg.MaxRetries, 10),
+		Multiplier:    2,
+		MaxAttempts:   s.cfg.MaxRetries + 1,
+		MaxRetryAfter: s.cfg.MaxRetryWait,
+		Clock:         s.clock,
+		OnRetry: func(attempt int, err error, wait time.Duration) {
+			s.log.Debug("llm call failed; retrying", zap.Stringer("outcome", outcome), zap.Int("attempt", attempt),
+				zap.Duration("wait", wait), zap.String("error", redactError(err)))
+		},
+	}
+	err = retry.Do(ctx, policy, func(ctx context.Context, attempt int) error {
 		res, ok := s.budget.reserve(s.clock.Now(), estimate)
 		if !ok {
-			if attempt == 0 {
-				return OutcomeBudgetExceeded
-			}
-			return last
+			if attempt == 1 {
+				outcome = OutcomeBudgetExceeded
+			} // else: the last attempt's outcome stands
+			return retry.Permanent(errBudget)
 		}
 		s.m.call()
 		meta := &httpMeta{}
@@ -728,32 +742,34 @@ func (s *Stage) ask(ctx context.Context, system, schema, schemaName string, user
 			}
 			s.budget.settle(res, used)
 			if err := parse(answerContent(resp)); err != nil {
-				s.log.Debug("llm answer rejected", zap.Error(err))
-				return OutcomeInvalidAnswer
+				outcome = OutcomeInvalidAnswer
+				return retry.Permanent(err)
 			}
-			return OutcomeOK
+			outcome = OutcomeOK
+			return nil
 		}
 		s.budget.settle(res, 0) // a failed call is not billed
 		var retryable bool
-		last, retryable = classify(ctx, err)
-		if !retryable || attempt >= s.cfg.MaxRetries || ctx.Err() != nil {
-			s.log.Debug("llm call failed", zap.Stringer("outcome", last), zap.Int("attempt", attempt+1), zap.Error(err))
-			return last
+		outcome, retryable = classify(ctx, err)
+		if !retryable {
+			return retry.Permanent(err)
 		}
-		wait := s.cfg.RetryBackoff << attempt
 		if ra, ok := meta.retryAfter(s.clock.Now()); ok {
 			if ra > s.cfg.MaxRetryWait {
-				return last
+				return retry.Permanent(fmt.Errorf("Retry-After %s exceeds max_retry_wait %s: %w", ra, s.cfg.MaxRetryWait, err))
 			}
-			wait = max(wait, ra)
+			return retry.After(err, ra)
 		}
-		select {
-		case <-ctx.Done():
-			return last
-		case <-s.clock.After(wait):
-		}
+		return err
+	})
+	if err != nil && outcome != OutcomeBudgetExceeded {
+		s.log.Debug("llm call failed", zap.Stringer("outcome", outcome), zap.String("error", redactError(err)))
 	}
+	return outcome
 }
+
+// errBudget stops the retries when the budget refuses an attempt.
+var errBudget = errors.New("llm budget spent")
 
 func answerContent(resp openai.ChatCompletionResponse) string {
 	if len(resp.Choices) == 0 || resp.Choices[0].Message.Refusal != "" {
@@ -778,7 +794,10 @@ func responseFormat(format, name, schema string) *openai.ChatCompletionResponseF
 
 // classify maps a call error to an outcome and whether a retry may help.
 func classify(ctx context.Context, err error) (Outcome, bool) {
-	if ctx.Err() != nil {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return OutcomeTimeout, false // the caller's time box (a summary) passed
+	case ctx.Err() != nil:
 		return OutcomeError, false // shutting down
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
