@@ -14,6 +14,9 @@ func BenchmarkParse(b *testing.B) {
 		{"syslog", "Nov 23 23:59:01 web1 CRON[4242]: (root) CMD (run-parts /etc/cron.hourly)"},
 		{"combined", `127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)"`},
 		{"raw", "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating"},
+		{"ras", "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.363779 R02-M1-N0-C:J12-U11 RAS KERNEL FATAL data TLB error interrupt"},
+		{"json", `{"level":"error","ts":1700000000.1,"caller":"x/y.go:1","msg":"db down","attempt":3}`},
+		{"nolevel", "134681 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change: Component alt0 is in the unavailable state (HWID=1973)"},
 	}
 	p := New(Options{Now: func() time.Time { return ref }})
 	for _, l := range lines {

@@ -41,6 +41,25 @@
 // line was longer than MaxLineBytes and was cut at a rune boundary) and
 // parse.invalid_utf8="true" (invalid bytes were replaced by U+FFFD).
 //
+// Level (ev.Level, ordered by severity) is read only where the line states it, and
+// stays LOG_LEVEL_UNSPECIFIED otherwise (never guessed from the message's wording):
+//
+//	syslog    a level marker at the start of the message ("error: …", "[WARN] …",
+//	          "ERROR …"), else the "<PRI>" prefix's severity (also RFC 5424)
+//	combined  the status: 5xx error, 4xx warning, else info
+//	JSON      "level", "severity", "lvl", "levelname", "log.level", "loglevel", "@l"
+//	          (zap, logrus, slog "ERROR+2", bunyan/pino numbers 10–60, GCP, ECS, Serilog)
+//	klog      "E1201 12:34:56.789012 …" (I, W, E, F)
+//	logcat    "03-17 16:13:38.811  1702  2395 E Tag: …" and "E/Tag( 123): …"
+//	other     within the first 12 tokens: logfmt level=…; an upper-case level word
+//	          (log4j/logback/Python/Hadoop/Spark/Zookeeper columns, "RAS KERNEL FATAL");
+//	          a capitalised one before the message's first lower-case word (Windows
+//	          "Info", "Error"); a lower-case one only bracketed ("[error]") or before a
+//	          colon ("error:", "panic:", "error :"); apache error logs' "[level]"
+//
+// Words: trace/trc/verbose, debug/dbg, info/inf/information, notice, warn/warning/wrn,
+// error/err/severe, crit/critical/fatal/ftl/failure/dpanic, alert, emerg/emergency/panic.
+//
 // Times without a zone (tutorial, RFC 3164 syslog) are read in Options.Location (default
 // UTC). RFC 3164 lines have no year: it is taken from Options.Now (default time.Now), and a
 // date more than 7 days ahead of that reference is put in the previous year (December

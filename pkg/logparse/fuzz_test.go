@@ -20,6 +20,12 @@ func FuzzParse(f *testing.F) {
 		`127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.0" 200 2326 "r" "u"`,
 		"[Wed Oct 11 14:32:52.123456 2000] [core:error] [pid 1] [client 192.0.2.4:51234] x",
 		"a\xffb",
+		"- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.363779 R02-M1-N0-C:J12-U11 RAS KERNEL FATAL data TLB error interrupt",
+		`{"level":"error","msg":"x","log":{"level":50}}`,
+		"E1201 12:34:56.789012   12345 reflector.go:138] x",
+		"03-17 16:13:38.811  1702  2395 D WindowManager: x",
+		"W/Tag(  586): x",
+		"<191>1 x level=warn [error] Info error : y",
 		"",
 	} {
 		f.Add(s)
@@ -42,6 +48,13 @@ func FuzzParse(f *testing.F) {
 			if !strings.Contains(raw, v) {
 				t.Fatalf("parsed %q is not in the line %q", v, raw)
 			}
+		}
+		if _, ok := logwardenpb.LogLevel_name[int32(ev.GetLevel())]; !ok {
+			t.Fatalf("level %d out of the enum", ev.GetLevel())
+		}
+		// a level needs a marker in the line: a level word, a letter column, a PRI or a status
+		if ev.GetLevel() != logwardenpb.LogLevel_LOG_LEVEL_UNSPECIFIED && ev.GetFields()[FieldFormat] == FormatTutorial {
+			t.Fatalf("tutorial line %q got level %v", raw, ev.GetLevel())
 		}
 		if ev.GetTime() != nil && !ev.GetTime().IsValid() {
 			t.Fatalf("invalid time %v", ev.GetTime())

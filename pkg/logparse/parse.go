@@ -75,8 +75,8 @@ func New(opts Options) *Parser {
 // MaxLineBytes is the limit lines are cut at.
 func (p *Parser) MaxLineBytes() int { return p.max }
 
-// Parse fills ev from line. It sets Raw, User, Ip, Action and Target (empty when the line
-// has none), Time only when the line carries one, Host only when the line names one and
+// Parse fills ev from line. It sets Raw, User, Ip, Action, Target and Level (empty or
+// unspecified when the line has none), Time only when the line carries one, Host only when the line names one and
 // ev.Host is empty, and adds to ev.Fields (created when nil). Pass a fresh or reset event.
 // A trailing "\n" or "\r\n" is dropped. Parse never panics, whatever the input.
 func (p *Parser) Parse(line string, ev *logwardenpb.LogEvent) {
@@ -107,12 +107,13 @@ func (p *Parser) Parse(line string, ev *logwardenpb.LogEvent) {
 	ev.Raw = line
 	ev.User, ev.Ip, ev.Action, ev.Target = "", "", "", ""
 
-	format := FormatRaw
+	format, msg := FormatRaw, ""
 	switch {
 	case p.parseTutorial(line, ev):
 		format = FormatTutorial
 	default:
-		if msg, ok := p.parseSyslog(line, ev); ok {
+		var ok bool
+		if msg, ok = p.parseSyslog(line, ev); ok {
 			format = FormatSyslog
 			if parseAuth(msg, ev) {
 				format = FormatAuth
@@ -124,6 +125,7 @@ func (p *Parser) Parse(line string, ev *logwardenpb.LogEvent) {
 		}
 	}
 	ev.Fields[FieldFormat] = format
+	ev.Level = lineLevel(line, format, msg, ev)
 }
 
 // cutAtRune returns the longest prefix of s of at most n bytes that does not split a rune.

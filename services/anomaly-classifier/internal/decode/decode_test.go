@@ -224,3 +224,28 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+func TestJSONShipperLevel(t *testing.T) {
+	cases := []struct {
+		name, value string
+		want        logwardenpb.LogLevel
+	}{
+		{"shipper level", `{"message":"db down","level":"error"}`, logwardenpb.LogLevel_LOG_LEVEL_ERROR},
+		{"ECS nested", `{"message":"x","log":{"level":"warn"}}`, logwardenpb.LogLevel_LOG_LEVEL_WARNING},
+		{"the line's own level wins", `{"log":"2024-01-02 03:04:05 FATAL boom","level":"info"}`, logwardenpb.LogLevel_LOG_LEVEL_CRITICAL},
+		{"none", `{"message":"plain"}`, logwardenpb.LogLevel_LOG_LEVEL_UNSPECIFIED},
+		{"not a level", `{"message":"plain","level":"purple"}`, logwardenpb.LogLevel_LOG_LEVEL_UNSPECIFIED},
+	}
+	d := JSON{Parser: logparse.New(logparse.Options{Now: func() time.Time { return recTime }})}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var ev logwardenpb.LogEvent
+			if err := d.Decode(rec(c.value), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Level != c.want {
+				t.Fatalf("level %v, want %v", ev.Level, c.want)
+			}
+		})
+	}
+}

@@ -56,6 +56,14 @@ func (d JSON) Decode(m kafkax.Message, ev *logwardenpb.LogEvent) error {
 		}
 	}
 	d.Parser.Parse(line, ev)
+	if ev.Level == logwardenpb.LogLevel_LOG_LEVEL_UNSPECIFIED {
+		// the shipper's level field when the line itself does not say
+		lv, ok := firstString(obj, "level", "severity", "log.level")
+		if !ok {
+			lv, _ = nested(obj, "log", "level")
+		}
+		ev.Level = logparse.ParseLevel(lv)
+	}
 	fillTimes(ev, m, shipper)
 	return nil
 }
