@@ -25,7 +25,7 @@ type offlineConfig struct {
 }
 
 func (c *offlineConfig) Validate() error {
-	if err := c.Engine.Validate(); err != nil {
+	if err := named("", c.Engine.Validate()); err != nil {
 		return err
 	}
 	if c.LLM {

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/logwarden/logwarden/pkg/config"
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
@@ -16,7 +20,7 @@ import (
 type Config struct {
 	Kafka                  kafkax.Config         `mapstructure:"kafka"`
 	Log                    obs.LogConfig         `mapstructure:"log"`
-	HTTP                   HTTPConfig            `mapstructure:"http"`
+	HTTP                   obs.HTTPConfig        `mapstructure:"http"`
 	InputTopic             string                `mapstructure:"input_topic" desc:"topic of the log events to classify"`
 	VerdictsTopic          string                `mapstructure:"verdicts_topic" desc:"topic of the verdicts (one per event)"`
 	VerdictsEnabled        bool                  `mapstructure:"verdicts_enabled" desc:"publish a verdict for every event"`
@@ -36,19 +40,12 @@ type Config struct {
 	OpenAI                 llm.Config            `mapstructure:"openai"`
 }
 
-// HTTPConfig is the ops server.
-type HTTPConfig struct {
-	Addr string `mapstructure:"addr" desc:"listen address of /healthz, /readyz and /metrics"`
-}
-
-// ConsumerConfig is the part of kafkax.ConsumerConfig the service exposes.
+// ConsumerConfig is the service's "consumer" key: its batching and the group
+// settings every service shares.
 type ConsumerConfig struct {
-	BatchSize         int           `mapstructure:"batch_size" desc:"max records classified per batch (one commit per batch)"`
-	Linger            time.Duration `mapstructure:"linger" desc:"how long a batch waits for more records once it has one"`
-	SessionTimeout    time.Duration `mapstructure:"session_timeout" desc:"group session timeout"`
-	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval" desc:"group heartbeat interval"`
-	StartOffset       string        `mapstructure:"start_offset" desc:"where a new group starts: earliest or latest"`
-	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace" desc:"time allowed after SIGTERM to finish the batch in hand and commit"`
+	BatchSize           int           `mapstructure:"batch_size" desc:"max records classified per batch (one commit per batch)"`
+	Linger              time.Duration `mapstructure:"linger" desc:"how long a batch waits for more records once it has one"`
+	kafkax.MemberConfig `mapstructure:",squash"`
 }
 
 // maxDedupEvents bounds the dedup's memory: 2 × 10⁷ keys of 16 bytes per partition.
@@ -61,7 +58,7 @@ func DefaultConfig() Config {
 	return Config{
 		Kafka:                  kafkax.DefaultConfig(),
 		Log:                    obs.DefaultLogConfig(),
-		HTTP:                   HTTPConfig{Addr: ":8082"},
+		HTTP:                   obs.HTTPConfig{Addr: ":8082"},
 		InputTopic:             "logs.raw",
 		VerdictsTopic:          "logs.verdicts",
 		VerdictsEnabled:        true,
@@ -72,14 +69,13 @@ func DefaultConfig() Config {
 		RulesPoll:              5 * time.Second,
 		ReplayEvents:           20000,
 		DedupEvents:            service.DefaultDedupEvents,
-		Consumer: ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, SessionTimeout: cc.SessionTimeout,
-			HeartbeatInterval: cc.HeartbeatInterval, StartOffset: cc.StartOffset, ShutdownGrace: cc.ShutdownGrace},
-		Writer:    kafkax.DefaultWriterConfig(),
-		Rules:     ec.Rules,
-		Stats:     ec.Stats,
-		Template:  ec.Template,
-		EventTime: ec.EventTime,
-		OpenAI:    llm.DefaultConfig(),
+		Consumer:               ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, MemberConfig: cc.Member()},
+		Writer:                 kafkax.DefaultWriterConfig(),
+		Rules:                  ec.Rules,
+		Stats:                  ec.Stats,
+		Template:               ec.Template,
+		EventTime:              ec.EventTime,
+		OpenAI:                 llm.DefaultConfig(),
 	}
 }
 
@@ -90,56 +86,75 @@ func (c *Config) Engine() engine.Config {
 
 // ConsumerConfig is the kafkax consumer configuration.
 func (c *Config) ConsumerConfig() kafkax.ConsumerConfig {
-	cc := kafkax.DefaultConsumerConfig(c.GroupID, c.InputTopic)
+	cc := c.Consumer.Apply(kafkax.DefaultConsumerConfig(c.GroupID, c.InputTopic))
 	cc.BatchSize, cc.Linger = c.Consumer.BatchSize, c.Consumer.Linger
-	cc.SessionTimeout, cc.HeartbeatInterval = c.Consumer.SessionTimeout, c.Consumer.HeartbeatInterval
-	cc.StartOffset, cc.ShutdownGrace = c.Consumer.StartOffset, c.Consumer.ShutdownGrace
 	return cc
 }
 
-// Validate names the key of the first invalid setting.
+// Service is what internal/service.Run needs; reload gets a value per SIGHUP.
+func (c *Config) Service(reload <-chan os.Signal) service.Config {
+	return service.Config{
+		Kafka: c.Kafka, HTTP: c.HTTP, Consumer: c.ConsumerConfig(), Writer: c.Writer,
+		Topics:     service.Topics{Verdicts: c.VerdictsTopic, VerdictsEnabled: c.VerdictsEnabled, Alerts: c.AlertsTopic},
+		Partitions: c.TopicPartitions, ReplicationFactor: c.TopicReplicationFactor,
+		Engine: c.Engine(), LLM: c.OpenAI, ReplayEvents: c.ReplayEvents, DedupEvents: c.DedupEvents,
+		RulesPoll: c.RulesPoll, Reload: reload,
+	}
+}
+
+// Validate reports every invalid setting, each as "key (ENV_NAME): message".
 func (c *Config) Validate() error {
-	if err := c.Kafka.Validate(); err != nil {
-		return err
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s (%s): %s", key, config.EnvName(key), fmt.Sprintf(format, args...)))
 	}
-	if err := c.Log.Validate(); err != nil {
-		return err
-	}
-	for key, v := range map[string]string{"http.addr": c.HTTP.Addr, "input_topic": c.InputTopic,
-		"alerts_topic": c.AlertsTopic, "group_id": c.GroupID} {
-		if v == "" {
-			return fmt.Errorf("%s: must not be empty", key)
+	for _, k := range []struct{ key, v string }{{"input_topic", c.InputTopic}, {"alerts_topic", c.AlertsTopic}, {"group_id", c.GroupID}} {
+		if k.v == "" {
+			bad(k.key, "must not be empty")
 		}
 	}
 	if c.VerdictsEnabled && c.VerdictsTopic == "" {
-		return fmt.Errorf("verdicts_topic: must not be empty when verdicts_enabled")
+		bad("verdicts_topic", "must not be empty when verdicts_enabled is true")
 	}
 	if c.TopicPartitions < 1 {
-		return fmt.Errorf("topic_partitions: %d, want ≥ 1", c.TopicPartitions)
+		bad("topic_partitions", "%d, want ≥ 1", c.TopicPartitions)
 	}
 	if c.TopicReplicationFactor < 1 {
-		return fmt.Errorf("topic_replication_factor: %d, want ≥ 1", c.TopicReplicationFactor)
+		bad("topic_replication_factor", "%d, want ≥ 1", c.TopicReplicationFactor)
 	}
 	if c.ReplayEvents < 0 {
-		return fmt.Errorf("replay_events: %d, want ≥ 0", c.ReplayEvents)
+		bad("replay_events", "%d, want ≥ 0", c.ReplayEvents)
 	}
 	if c.DedupEvents < 0 || c.DedupEvents > maxDedupEvents {
-		return fmt.Errorf("dedup_events (DEDUP_EVENTS): %d, want 0 (off) to %d", c.DedupEvents, maxDedupEvents)
+		bad("dedup_events", "%d, want 0 (off) to %d", c.DedupEvents, maxDedupEvents)
 	}
 	if c.RulesPoll < 0 {
-		return fmt.Errorf("rules_poll: %s, want ≥ 0", c.RulesPoll)
+		bad("rules_poll", "%s, want ≥ 0", c.RulesPoll)
 	}
-	if err := c.ConsumerConfig().Validate(); err != nil {
-		return fmt.Errorf("consumer.%w", err)
+	errs = append(errs, c.Kafka.Validate(), c.Log.Validate(), c.HTTP.Validate(),
+		named("consumer", c.ConsumerConfig().Validate()), named("writer", c.Writer.Validate()),
+		named("", c.Engine().Validate()), c.OpenAI.Validate())
+	return errors.Join(errs...)
+}
+
+// named puts an error of a shared struct in the style of the others: "start_offset:
+// message" from the consumer's Validate becomes "consumer.start_offset
+// (CONSUMER_START_OFFSET): message". Errors already in that style pass unchanged.
+func named(prefix string, err error) error {
+	if err == nil {
+		return nil
 	}
-	if err := c.Writer.Validate(); err != nil {
-		return fmt.Errorf("writer.%w", err)
+	var out []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		key, msg, ok := strings.Cut(line, ": ")
+		if !ok || strings.ContainsAny(key, " ()") {
+			out = append(out, errors.New(line))
+			continue
+		}
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		out = append(out, fmt.Errorf("%s (%s): %s", key, config.EnvName(key), msg))
 	}
-	if err := c.Engine().Validate(); err != nil {
-		return err
-	}
-	if err := c.OpenAI.Validate(); err != nil {
-		return err
-	}
-	return nil
+	return errors.Join(out...)
 }

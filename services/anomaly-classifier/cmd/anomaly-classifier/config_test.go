@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,9 +54,13 @@ func TestConfigLoad(t *testing.T) {
 				}
 				return nil
 			}, ""},
-		{"bad partitions names the key", nil, map[string]string{"TOPIC_PARTITIONS": "0"}, nil, "topic_partitions"},
-		{"empty alerts topic", []string{"--alerts-topic", ""}, nil, nil, "alerts_topic"},
-		{"bad consumer offset", nil, map[string]string{"CONSUMER_START_OFFSET": "middle"}, nil, "consumer.start_offset"},
+		{"bad partitions names the key", nil, map[string]string{"TOPIC_PARTITIONS": "0"}, nil, "topic_partitions (TOPIC_PARTITIONS): "},
+		{"empty alerts topic", []string{"--alerts-topic", ""}, nil, nil, "alerts_topic (ALERTS_TOPIC): "},
+		{"bad consumer offset", nil, map[string]string{"CONSUMER_START_OFFSET": "middle"}, nil, "consumer.start_offset (CONSUMER_START_OFFSET): "},
+		{"bad writer", nil, map[string]string{"WRITER_BATCH_SIZE": "0"}, nil, "writer.batch_size (WRITER_BATCH_SIZE): "},
+		{"empty http addr", []string{"--http-addr", ""}, nil, nil, "http.addr (HTTP_ADDR): "},
+		{"bad dedup", nil, map[string]string{"DEDUP_EVENTS": "-1"}, nil, "dedup_events (DEDUP_EVENTS): "},
+		{"bad llm knob", nil, map[string]string{"OPENAI_BATCH_SIZE": "0"}, nil, "openai.batch_size (OPENAI_BATCH_SIZE): "},
 		{"typo in YAML rejected", []string{"--config", typo}, nil, nil, "input_topik"},
 		{"stray argument", []string{"extra"}, nil, nil, "unexpected arguments"},
 	}
@@ -76,6 +81,37 @@ func TestConfigLoad(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// Every validation error of the service reads "key (ENV_NAME): message", whichever
+// struct it comes from.
+func TestValidationErrorStyle(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTP.Addr, cfg.InputTopic, cfg.TopicPartitions, cfg.DedupEvents = "", "", 0, -1
+	cfg.Consumer.BatchSize = 0 // kafkax reports a consumer's first bad key only
+	cfg.Writer.BatchSize = 0
+	cfg.Kafka.Brokers = nil
+	cfg.OpenAI.BaseURL = "http://user:secret-pw@llm.internal:bad/v1"
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	style := regexp.MustCompile(`^([a-z0-9_.]+) \(([A-Z0-9_]+)\): \S`)
+	lines := strings.Split(err.Error(), "\n")
+	for _, l := range lines {
+		m := style.FindStringSubmatch(l)
+		if m == nil || config.EnvName(m[1]) != m[2] {
+			t.Errorf("error %q is not in the style key (ENV_NAME): message", l)
+		}
+	}
+	for _, key := range []string{"http.addr", "input_topic", "topic_partitions", "dedup_events", "consumer.batch_size", "writer.batch_size", "kafka.brokers", "openai.base_url"} {
+		if !strings.Contains(err.Error(), key+" (") {
+			t.Errorf("no error names %s:\n%v", key, err)
+		}
+	}
+	if strings.Contains(err.Error(), "secret-pw") {
+		t.Errorf("a config error echoes a password: %v", err)
 	}
 }
 

@@ -58,7 +58,7 @@ func BenchmarkServiceBroker(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			done <- service.Run(ctx, o, service.NewHandler(e, service.HandlerOptions{Topics: o.Topics, DedupEvents: service.DefaultDedupEvents}), nil, zap.NewNop())
+			done <- service.Consume(ctx, o, service.NewHandler(e, service.HandlerOptions{Topics: o.Topics, DedupEvents: service.DefaultDedupEvents}), nil, zap.NewNop())
 		}()
 		for {
 			offs, err := admin.CommittedOffsets(context.Background(), group, in)

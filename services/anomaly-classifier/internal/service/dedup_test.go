@@ -191,11 +191,11 @@ func TestDedupWindow(t *testing.T) {
 			t.Fatalf("%d keys kept, want ≤ %d", len(s.cur)+len(s.prev), 2*n)
 		}
 	}
-	if d.seen(p, "") || d.seen(p, "") {
+	if first, again := d.seen(p, ""), d.seen(p, ""); first || again {
 		t.Fatal("an empty id counted as a duplicate")
 	}
-	var off *dedup = newDedup(0)
-	if off.seen(p, "x") || off.seen(p, "x") {
+	off := newDedup(0)
+	if first, again := off.seen(p, "x"), off.seen(p, "x"); first || again || off != nil {
 		t.Fatal("a dedup of size 0 must be off")
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/logwarden/logwarden/pkg/kafkax"
 )
 
-// Options are what Run needs, built by the command from its configuration.
+// Options are what Consume needs (Run builds them from a Config).
 type Options struct {
 	Kafka kafkax.Config
 	// Admin is the service's admin client (nil: Run opens one for its own lifetime).
@@ -74,10 +74,14 @@ func EnsureTopics(ctx context.Context, o Options) error {
 	return nil
 }
 
-// Run consumes until ctx ends: the consumer with h, the LLM stage, the idle
+// Consume runs until ctx ends: the consumer with h, the LLM stage, the idle
 // opinion drainer and the rule watcher, all owned by one errgroup. It returns
 // nil after a clean stop (in-flight batch finished and committed).
-func Run(ctx context.Context, o Options, h *Handler, km *kafkax.Metrics, log *zap.Logger) error {
+//
+// A handler never sees a batch again after its outputs failed to be written: the
+// consumer then stops and Consume returns the error (the process exits). The dedup
+// relies on it: an id it remembers belongs to an event whose outputs were written.
+func Consume(ctx context.Context, o Options, h *Handler, km *kafkax.Metrics, log *zap.Logger) error {
 	o, closeAdmin, err := withAdmin(o)
 	if err != nil {
 		return err

@@ -66,7 +66,7 @@ func start(t *testing.T, o service.Options, h *service.Handler) (stop func() err
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- service.Run(ctx, o, h, nil, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))) }()
+	go func() { done <- service.Consume(ctx, o, h, nil, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))) }()
 	var once sync.Once
 	var err error
 	stop = func() error {

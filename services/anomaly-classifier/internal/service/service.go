@@ -1,0 +1,96 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/obs"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
+)
+
+// Config is everything Run needs; the command fills it from its configuration.
+type Config struct {
+	Kafka             kafkax.Config
+	HTTP              obs.HTTPConfig
+	Consumer          kafkax.ConsumerConfig // GroupID and Topics set
+	Writer            kafkax.WriterConfig
+	Topics            Topics
+	Partitions        int
+	ReplicationFactor int
+	Engine            engine.Config
+	LLM               llm.Config
+	ReplayEvents      int64
+	DedupEvents       int
+	RulesPoll         time.Duration
+	// Reload receives a value for every SIGHUP (may be nil).
+	Reload <-chan os.Signal
+}
+
+// Run is the service: it builds the engine, the LLM stage, the Kafka admin client,
+// the handler and the ops server (/healthz, /readyz, /metrics) from cfg, logs one
+// line saying what it runs, and consumes until ctx ends (Consume).
+func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
+	eng, err := engine.New(cfg.Engine, log.Named("engine"))
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	reg := obs.NewRegistry()
+	stage, err := llm.New(cfg.LLM, log.Named("llm"), reg, nil)
+	if err != nil {
+		return fmt.Errorf("llm stage: %w", err)
+	}
+	defer stage.Close()
+	admin, err := kafkax.NewAdmin(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	h := NewHandler(eng, HandlerOptions{Topics: cfg.Topics, Stage: stage, Metrics: NewMetrics(reg), Log: log,
+		DedupEvents: cfg.DedupEvents, ReplayEvents: cfg.ReplayEvents, Replay: admin.ReadPartitionRange})
+	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, admin.Ping, log.Named("http"))
+	if err != nil {
+		return fmt.Errorf("http.addr (HTTP_ADDR): %w", err)
+	}
+	log.Info(describe(cfg, stage, srv.Addr()))
+
+	o := Options{Kafka: cfg.Kafka, Admin: admin, Consumer: cfg.Consumer, Writer: cfg.Writer, Topics: cfg.Topics,
+		Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor,
+		RulesFile: cfg.Engine.Rules, RulesPoll: cfg.RulesPoll, Reload: cfg.Reload}
+	if stage.Enabled() {
+		o.Stage = stage
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	stopHTTP, cancelHTTP := context.WithCancel(gctx)
+	g.Go(func() error { return srv.Run(stopHTTP) })
+	g.Go(func() error {
+		defer cancelHTTP()
+		return Consume(gctx, o, h, kafkax.NewMetrics(reg), log)
+	})
+	return g.Wait()
+}
+
+// describe is the start line: topics, group, brokers, rules, the LLM stage, the ops address.
+func describe(cfg Config, stage *llm.Stage, addr string) string {
+	verdicts := cfg.Topics.Verdicts
+	if !cfg.Topics.VerdictsEnabled {
+		verdicts = "off"
+	}
+	rules := cfg.Engine.Rules
+	if rules == "" {
+		rules = "built-in"
+	}
+	dedup := "off"
+	if cfg.DedupEvents > 0 {
+		dedup = fmt.Sprintf("last %d ids per partition", cfg.DedupEvents)
+	}
+	return fmt.Sprintf("anomaly-classifier: %s → verdicts %s, alerts %s; group %s; brokers %v; rules %s; dedup %s; %s; http %s",
+		strings.Join(cfg.Consumer.Topics, ","), verdicts, cfg.Topics.Alerts, cfg.Consumer.GroupID, cfg.Kafka.Brokers, rules, dedup, stage.Describe(), addr)
+}
