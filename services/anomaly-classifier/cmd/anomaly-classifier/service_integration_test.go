@@ -13,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/logwarden/logwarden/pkg/kafkatest"
 	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm/llmtest"
 )
 
 type lockedBuffer struct {
@@ -45,35 +49,53 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// The command end to end: env config, topics created, a text line in → a
-// verdict out, /readyz and /metrics, the start summary, a clean stop.
-func TestRunService(t *testing.T) {
+// running is the command started by runCmd.
+type running struct {
+	cfg                  kafkax.Config
+	in, verdicts, alerts string
+	addr                 string
+	stderr               *lockedBuffer
+	stop                 func() error
+}
+
+// runCmd runs the command (run) against the test broker with its own topics and group,
+// plus env, and produces line once its input topic exists.
+func runCmd(t *testing.T, env map[string]string, line string) running {
+	t.Helper()
 	cfg := kafkatest.Config(t)
 	base := kafkatest.UniqueName("ac-run")
-	in, verdicts, alerts := base+".raw", base+".verdicts", base+".alerts"
+	r := running{cfg: cfg, in: base + ".raw", verdicts: base + ".verdicts", alerts: base + ".alerts", stderr: &lockedBuffer{}}
 	t.Cleanup(func() {
-		_ = kafkatest.Admin(t, cfg).DeleteTopics(context.Background(), in, verdicts, alerts, kafkax.DLQTopic(in), kafkax.DLQTopic(alerts))
+		_ = kafkatest.Admin(t, cfg).DeleteTopics(context.Background(), r.in, r.verdicts, r.alerts, kafkax.DLQTopic(r.in), kafkax.DLQTopic(r.alerts))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	r.addr = ln.Addr().String()
 	ln.Close()
-	env := map[string]string{
-		"KAFKA_BROKERS": strings.Join(cfg.Brokers, ","), "INPUT_TOPIC": in, "VERDICTS_TOPIC": verdicts, "ALERTS_TOPIC": alerts,
-		"GROUP_ID": base, "HTTP_ADDR": addr, "TOPIC_PARTITIONS": "2", "CONSUMER_SESSION_TIMEOUT": "6s",
+	all := map[string]string{
+		"KAFKA_BROKERS": strings.Join(cfg.Brokers, ","), "INPUT_TOPIC": r.in, "VERDICTS_TOPIC": r.verdicts, "ALERTS_TOPIC": r.alerts,
+		"GROUP_ID": base, "HTTP_ADDR": r.addr, "TOPIC_PARTITIONS": "2", "CONSUMER_SESSION_TIMEOUT": "6s",
 		"CONSUMER_HEARTBEAT_INTERVAL": "500ms",
 	}
+	for k, v := range env {
+		all[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, nil, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, stderr)
+		done <- run(ctx, nil, func(k string) string { return all[k] }, strings.NewReader(""), io.Discard, r.stderr)
 	}()
+	var once sync.Once
+	var runErr error
+	r.stop = func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() { _ = r.stop() })
 
-	// Topics are created at start; produce once the verdicts topic exists.
+	// Topics are created at start; produce once the input topic exists.
 	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer rcancel()
 	w, err := kafkax.NewWriter(cfg, kafkax.DefaultWriterConfig(), nil)
@@ -81,32 +103,61 @@ func TestRunService(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	line := kafkax.Message{Topic: in, Key: []byte("alice"), Value: []byte("[24/Nov/2026 09:15:02] 10.0.0.7 alice accessed file '/etc/shadow'")}
+	m := kafkax.Message{Topic: r.in, Key: []byte("alice"), Value: []byte(line)}
 	for {
-		if err = w.Write(rctx, line); err == nil || rctx.Err() != nil {
+		if err = w.Write(rctx, m); err == nil || rctx.Err() != nil {
 			break
 		}
 	}
 	if err != nil {
 		t.Fatalf("produce: %v", err)
 	}
-	kafkatest.ReadN(t, cfg, verdicts, 1, 30*time.Second)
-	kafkatest.ReadN(t, cfg, alerts, 1, 30*time.Second)
+	return r
+}
 
-	if code, _ := get(t, "http://"+addr+"/readyz"); code != http.StatusOK {
+const shadowLine = "[24/Nov/2026 09:15:02] 10.0.0.7 alice accessed file '/etc/shadow'"
+
+// The command end to end: env config, topics created, a text line in → a
+// verdict out, /readyz and /metrics, the start summary, a clean stop.
+func TestRunService(t *testing.T) {
+	r := runCmd(t, nil, shadowLine)
+	kafkatest.ReadN(t, r.cfg, r.verdicts, 1, 30*time.Second)
+	kafkatest.ReadN(t, r.cfg, r.alerts, 1, 30*time.Second)
+
+	if code, _ := get(t, "http://"+r.addr+"/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz %d", code)
 	}
-	_, metrics := get(t, "http://"+addr+"/metrics")
+	_, metrics := get(t, "http://"+r.addr+"/metrics")
 	for _, want := range []string{"logwarden_events_classified_total 1", `logwarden_anomalies_total{detector="rules",severity="SEVERITY_HIGH"} 1`, "logwarden_classify_seconds_count"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := r.stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if log := stderr.String(); !strings.Contains(log, "llm stage off") || !strings.Contains(log, in+" → verdicts "+verdicts) {
+	if log := r.stderr.String(); !strings.Contains(log, "llm stage off") || !strings.Contains(log, r.in+" → verdicts "+r.verdicts) {
 		t.Errorf("start summary missing from the log:\n%s", log)
+	}
+}
+
+// OPENAI_SUMMARIES end to end: the alert on the alerts topic carries the summary of
+// the (fake) model.
+func TestRunServiceAlertSummary(t *testing.T) {
+	model := llmtest.NewServer(t)
+	r := runCmd(t, map[string]string{"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": model.URL, "OPENAI_SUMMARIES": "true"}, shadowLine)
+	msgs := kafkatest.ReadN(t, r.cfg, r.alerts, 1, 30*time.Second)
+	a := &logwardenpb.Alert{}
+	if err := proto.Unmarshal(msgs[0].Value, a); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(a.GetLlmSummary(), "Sensitive file read") || a.GetSeverity() != logwardenpb.Severity_SEVERITY_HIGH {
+		t.Errorf("alert %v, want the model's summary in llm_summary", a)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if log := r.stderr.String(); !strings.Contains(log, "summaries of medium+ alerts") || strings.Contains(log, "sk-test") {
+		t.Errorf("start line does not say summaries are on, or leaks the key:\n%s", log)
 	}
 }

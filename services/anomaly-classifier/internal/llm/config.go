@@ -44,10 +44,11 @@ type Config struct {
 	APIVersion string `mapstructure:"api_version" desc:"Azure OpenAI API version"`
 
 	// When it is asked.
-	UncertainLow  float64 `mapstructure:"uncertain_low" desc:"events whose fused score is in [uncertain_low, uncertain_high] get a second opinion"`
-	UncertainHigh float64 `mapstructure:"uncertain_high" desc:"upper end of the uncertain band"`
-	NewTemplates  bool    `mapstructure:"new_templates" desc:"ask about the first occurrence of a new template"`
-	Summaries     bool    `mapstructure:"summaries" desc:"let the LLM write the one-paragraph summary of an alert"`
+	UncertainLow   float64       `mapstructure:"uncertain_low" desc:"events whose fused score is in [uncertain_low, uncertain_high] get a second opinion"`
+	UncertainHigh  float64       `mapstructure:"uncertain_high" desc:"upper end of the uncertain band"`
+	NewTemplates   bool          `mapstructure:"new_templates" desc:"ask about the first occurrence of a new template"`
+	Summaries      bool          `mapstructure:"summaries" desc:"add the LLM's one-paragraph summary to alerts of medium severity and above (Alert.llm_summary)"`
+	SummaryTimeout time.Duration `mapstructure:"summary_timeout" desc:"how long a batch's alerts wait for their summaries; past it they go out without"`
 
 	// Batching and caching.
 	BatchSize int           `mapstructure:"batch_size" desc:"events per request"`
@@ -83,6 +84,7 @@ func DefaultConfig() Config {
 		UncertainHigh:        0.65,
 		NewTemplates:         true,
 		Summaries:            false,
+		SummaryTimeout:       5 * time.Second,
 		BatchSize:            16,
 		Linger:               500 * time.Millisecond,
 		QueueSize:            1024,
@@ -189,6 +191,7 @@ func (c Config) Validate() error {
 		{"retry_backoff", c.RetryBackoff, true},
 		{"max_retry_wait", c.MaxRetryWait, false},
 		{"breaker_cooldown", c.BreakerCooldown, true},
+		{"summary_timeout", c.SummaryTimeout, true},
 	}
 	for _, d := range durations {
 		if d.v < 0 || (d.positive && d.v == 0) {
@@ -229,7 +232,7 @@ func (c Config) Describe() string {
 		when = append(when, "first occurrence of a template")
 	}
 	if c.Summaries {
-		when = append(when, "alert summaries")
+		when = append(when, fmt.Sprintf("summaries of medium+ alerts (waited ≤ %s)", c.SummaryTimeout))
 	}
 	budget := func(n int, unit string) string {
 		if n == 0 {

@@ -169,6 +169,9 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer, clk clock.Clock
 // Enabled reports whether the stage calls a model.
 func (s *Stage) Enabled() bool { return s != nil && s.on }
 
+// Summarizes reports whether Summarize calls the model (openai.summaries).
+func (s *Stage) Summarizes() bool { return s.Enabled() && s.cfg.Summaries }
+
 // Describe is the line the service logs at start (never contains the key).
 func (s *Stage) Describe() string {
 	if s == nil {
@@ -618,13 +621,14 @@ func mergeJudgement(v *logwardenpb.Verdict, j judgement) {
 }
 
 // Summarize asks for the one-paragraph human summary of an alert. It is a
-// synchronous call bounded by the per-attempt timeout and the retries, under
-// the same budget and breaker as the opinions: call it off the hot path and
-// fall back to the rule-written summary on any error. The text is sanitized
+// synchronous call bounded by ctx, the per-attempt timeout and the retries, under
+// the same budget and breaker as the opinions (a ctx deadline that passes counts
+// as a timeout); the service calls it for medium+ alerts under a time box and
+// sends the alert without a summary on any error. The text is sanitized
 // (no control characters, bounded length) but is model output derived from log
 // content: the notifier must escape it like any other untrusted text.
 func (s *Stage) Summarize(ctx context.Context, a *logwardenpb.Alert) (string, error) {
-	if !s.Enabled() || !s.cfg.Summaries {
+	if !s.Summarizes() {
 		return "", ErrDisabled
 	}
 	if !s.breaker.allow(s.clock.Now()) {

@@ -55,6 +55,10 @@ type Handler struct {
 	now     func() time.Time
 	dedup   *dedup
 
+	summarizer         Summarizer
+	summaryTimeout     time.Duration
+	summaryConcurrency int
+
 	// Partitions seen. When a partition reaches this instance (first time, or again after
 	// other members processed part of it: a gap in its offsets), the engine's per-user
 	// state for it is rebuilt from the messages it missed, at most replayEvents of them
@@ -87,6 +91,12 @@ type HandlerOptions struct {
 	// AdoptAfter is the number of events after which a new partition is taken as moved
 	// here by a rebalance (0: DefaultAdoptAfter).
 	AdoptAfter int
+	// Summarizer writes the LLM summary of alerts of medium severity and above (nil:
+	// none), waited for at most SummaryTimeout per batch (0: DefaultSummaryTimeout),
+	// SummaryConcurrency calls at once (0: 2).
+	Summarizer         Summarizer
+	SummaryTimeout     time.Duration
+	SummaryConcurrency int
 }
 
 type partState struct {
@@ -119,23 +129,33 @@ func NewHandler(eng Classifier, o HandlerOptions) *Handler {
 	if adoptAfter <= 0 {
 		adoptAfter = DefaultAdoptAfter
 	}
-	return &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: o.Stage,
+	h := &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: o.Stage,
 		topics: o.Topics, metrics: o.Metrics, log: log, now: time.Now, dedup: newDedup(o.DedupEvents),
-		parts: map[partition]*partState{}, adoptAfter: adoptAfter, replayFn: o.Replay, replayEvents: o.ReplayEvents}
+		parts: map[partition]*partState{}, adoptAfter: adoptAfter, replayFn: o.Replay, replayEvents: o.ReplayEvents,
+		summarizer: o.Summarizer, summaryTimeout: o.SummaryTimeout, summaryConcurrency: o.SummaryConcurrency}
+	if h.summaryTimeout <= 0 {
+		h.summaryTimeout = DefaultSummaryTimeout
+	}
+	if h.summaryConcurrency <= 0 {
+		h.summaryConcurrency = 2
+	}
+	return h
 }
 
 // Handle is the kafkax.BatchHandler: it returns, per record, the verdict and
-// alerts or a dead letter, plus the upgrades of LLM opinions that arrived.
-// It fails only when an output cannot be encoded (a bug), never on bad input.
+// alerts or a dead letter, plus the upgrades of LLM opinions that arrived. With
+// summaries on, alerts of medium severity and above wait for the LLM's summary at
+// most the summary time box. It fails only when an output cannot be encoded (a
+// bug), never on bad input.
 func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.Message, error) {
 	start := h.now()
-	outs := make([]kafkax.Message, 0, len(batch)+4)
+	rs := make([]result, 0, len(batch)+4)
 	h.mu.Lock()
 	for _, m := range batch {
 		ev := &logwardenpb.LogEvent{}
 		if err := h.dec.Decode(m, ev); err != nil {
 			h.log.Debug("dead letter", zap.Stringer("record", m), zap.Error(err))
-			outs = append(outs, kafkax.DeadLetter(m, Name, err))
+			rs = append(rs, result{dead: kafkax.DeadLetter(m, Name, err)})
 			continue
 		}
 		adopt := h.adopted(ctx, m)
@@ -151,20 +171,26 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 		if h.llm != nil {
 			h.llm.Consider(res.Verdict, res.NewTemplate)
 		}
-		var err error
-		if outs, err = h.appendResult(outs, res.Verdict, res.Alerts); err != nil {
-			h.mu.Unlock()
-			return nil, err
-		}
+		rs = append(rs, result{verdict: res.Verdict, alerts: res.Alerts})
 		h.metrics.classified(res.Verdict)
 	}
 	h.mu.Unlock()
-	outs, err := h.appendOpinions(outs)
+	rs = h.takeOpinions(rs)
+	waited := h.summarize(ctx, rs)
+	outs, err := h.encode(rs)
 	if err != nil {
 		return nil, err
 	}
-	h.metrics.observeBatch(h.now().Sub(start), len(batch))
+	h.metrics.observeBatch(h.now().Sub(start)-waited, len(batch))
 	return outs, nil
+}
+
+// result is one event's outputs before they are encoded: its verdict and alerts,
+// or a dead letter.
+type result struct {
+	dead    kafkax.Message
+	verdict *logwardenpb.Verdict
+	alerts  []*logwardenpb.Alert
 }
 
 // adopted counts m and reports whether its users are adopted. A partition new to this
@@ -226,16 +252,25 @@ func (h *Handler) Reload() error {
 	return h.eng.ReloadRules()
 }
 
-// DrainOpinions returns the outputs of the opinions that arrived, without blocking.
-func (h *Handler) DrainOpinions() ([]kafkax.Message, error) { return h.appendOpinions(nil) }
+// DrainOpinions returns the outputs of the opinions that arrived, without waiting
+// for the model (their alerts may wait for a summary, within the time box).
+func (h *Handler) DrainOpinions(ctx context.Context) ([]kafkax.Message, error) {
+	rs := h.takeOpinions(nil)
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	h.summarize(ctx, rs)
+	return h.encode(rs)
+}
 
-func (h *Handler) appendOpinions(outs []kafkax.Message) ([]kafkax.Message, error) {
+// takeOpinions appends the upgrades of the opinions that arrived, without blocking.
+func (h *Handler) takeOpinions(rs []result) []result {
 	if h.llm == nil {
-		return outs, nil
+		return rs
 	}
 	ch := h.llm.Results()
 	if ch == nil {
-		return outs, nil
+		return rs
 	}
 	for {
 		select {
@@ -249,36 +284,41 @@ func (h *Handler) appendOpinions(outs []kafkax.Message) ([]kafkax.Message, error
 			if o.Anomalous && !wasAnomalous {
 				alerts = append(alerts, OpinionAlert(o.Verdict, o))
 			}
-			var err error
-			if outs, err = h.appendResult(outs, o.Verdict, alerts); err != nil {
-				return nil, err
-			}
+			rs = append(rs, result{verdict: o.Verdict, alerts: alerts})
 			h.metrics.upgraded(o)
 		default:
-			return outs, nil
+			return rs
 		}
 	}
 }
 
-func (h *Handler) appendResult(outs []kafkax.Message, v *logwardenpb.Verdict, alerts []*logwardenpb.Alert) ([]kafkax.Message, error) {
-	key := event.EntityKey(v.GetEvent())
-	if h.topics.VerdictsEnabled {
-		m, err := kafkax.NewProtoMessage(h.topics.Verdicts, key, v.GetEvent().GetId(), v)
-		if err != nil {
-			return nil, fmt.Errorf("verdict of event %s: %w", v.GetEvent().GetId(), err)
+// encode turns results into messages, in order: a dead letter, or a verdict then its alerts.
+func (h *Handler) encode(rs []result) ([]kafkax.Message, error) {
+	outs := make([]kafkax.Message, 0, len(rs)+4)
+	for _, r := range rs {
+		if r.verdict == nil {
+			outs = append(outs, r.dead)
+			continue
 		}
-		outs = append(outs, m)
-	}
-	for _, a := range alerts {
-		k := a.GetEntity()
-		if k == "" {
-			k = a.GetFingerprint()
+		v := r.verdict
+		if h.topics.VerdictsEnabled {
+			m, err := kafkax.NewProtoMessage(h.topics.Verdicts, event.EntityKey(v.GetEvent()), v.GetEvent().GetId(), v)
+			if err != nil {
+				return nil, fmt.Errorf("verdict of event %s: %w", v.GetEvent().GetId(), err)
+			}
+			outs = append(outs, m)
 		}
-		m, err := kafkax.NewProtoMessage(h.topics.Alerts, k, a.GetId(), a)
-		if err != nil {
-			return nil, fmt.Errorf("alert %s: %w", a.GetId(), err)
+		for _, a := range r.alerts {
+			k := a.GetEntity()
+			if k == "" {
+				k = a.GetFingerprint()
+			}
+			m, err := kafkax.NewProtoMessage(h.topics.Alerts, k, a.GetId(), a)
+			if err != nil {
+				return nil, fmt.Errorf("alert %s: %w", a.GetId(), err)
+			}
+			outs = append(outs, m)
 		}
-		outs = append(outs, m)
 	}
 	return outs, nil
 }
@@ -327,6 +367,7 @@ type Metrics struct {
 	upgrades  *prometheus.CounterVec
 	replays   prometheus.Counter
 	dups      *prometheus.CounterVec
+	summaries *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics on reg (nil: a private registry).
@@ -349,8 +390,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Events re-read from a partition's history to rebuild per-user state after it was assigned here."})
 	m.dups = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_duplicate_events_total",
 		Help: "Events dropped because their id was classified already, by where the copy came from (live, replay)."}, []string{"phase"})
-	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades, m.replays, m.dups)
+	m.summaries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_alert_summaries_total",
+		Help: "Alerts of medium severity and above with openai.summaries on, by whether the LLM summary was added in time (added, missing)."}, []string{"result"})
+	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades, m.replays, m.dups, m.summaries)
 	return m
+}
+
+func (m *Metrics) summary(result string) {
+	if m == nil {
+		return
+	}
+	m.summaries.WithLabelValues(result).Inc()
 }
 
 func (m *Metrics) duplicate(phase string) {

@@ -132,7 +132,7 @@ func drainLoop(ctx context.Context, h *Handler, w *kafkax.Writer, every time.Dur
 			return nil
 		case <-t.C:
 		}
-		outs, err := h.DrainOpinions()
+		outs, err := h.DrainOpinions(ctx)
 		if err != nil {
 			return err
 		}

@@ -53,8 +53,12 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 		return err
 	}
 	defer admin.Close()
-	h := NewHandler(eng, HandlerOptions{Topics: cfg.Topics, Stage: stage, Metrics: NewMetrics(reg), Log: log,
-		DedupEvents: cfg.DedupEvents, ReplayEvents: cfg.ReplayEvents, Replay: admin.ReadPartitionRange})
+	ho := HandlerOptions{Topics: cfg.Topics, Stage: stage, Metrics: NewMetrics(reg), Log: log,
+		DedupEvents: cfg.DedupEvents, ReplayEvents: cfg.ReplayEvents, Replay: admin.ReadPartitionRange}
+	if stage.Summarizes() {
+		ho.Summarizer, ho.SummaryTimeout, ho.SummaryConcurrency = stage, cfg.LLM.SummaryTimeout, cfg.LLM.Concurrency
+	}
+	h := NewHandler(eng, ho)
 	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, admin.Ping, log.Named("http"))
 	if err != nil {
 		return fmt.Errorf("http.addr (HTTP_ADDR): %w", err)
