@@ -23,11 +23,8 @@ type Decoder interface {
 	Decode(m kafkax.Message, ev *logwardenpb.LogEvent) error
 }
 
-// LogEventSchema is the lw-schema header value of logwarden's own events.
+// logEventSchema is the lw-schema header value of logwarden's own events.
 var logEventSchema = string((&logwardenpb.LogEvent{}).ProtoReflect().Descriptor().FullName())
-
-// LogEventSchema returns the lw-schema header value that marks a protobuf LogEvent.
-func LogEventSchema() string { return logEventSchema }
 
 // Errors the decoders wrap; the dead letter carries the full message.
 var (

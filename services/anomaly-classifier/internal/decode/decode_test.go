@@ -91,7 +91,7 @@ func TestAutoRejects(t *testing.T) {
 	}
 	garbage[0] = 0x8f // not '{'
 	badProto := rec("\xff\xff\xff\xff")
-	badProto.Headers = []kafkax.Header{{Key: kafkax.HeaderSchema, Value: []byte(LogEventSchema())}}
+	badProto.Headers = []kafkax.Header{{Key: kafkax.HeaderSchema, Value: []byte(logEventSchema)}}
 	otherSchema := rec("x")
 	otherSchema.Headers = []kafkax.Header{{Key: kafkax.HeaderSchema, Value: []byte("logwarden.v1.Alert")}}
 	cases := []struct {
@@ -188,7 +188,7 @@ func FuzzAuto(f *testing.F) {
 		m := rec("")
 		m.Value = b
 		if asProto {
-			m.Headers = []kafkax.Header{{Key: kafkax.HeaderSchema, Value: []byte(LogEventSchema())}}
+			m.Headers = []kafkax.Header{{Key: kafkax.HeaderSchema, Value: []byte(logEventSchema)}}
 		}
 		var ev logwardenpb.LogEvent
 		if err := a.Decode(m, &ev); err == nil && ev.Id == "" {

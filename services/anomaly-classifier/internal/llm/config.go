@@ -37,7 +37,7 @@ const (
 // field has the environment form OPENAI_<FIELD> (OPENAI_API_KEY, OPENAI_BASE_URL,
 // OPENAI_MODEL, OPENAI_BATCH_SIZE, …) and the flag --openai-<field>.
 type Config struct {
-	APIKey     string `mapstructure:"api_key" desc:"API key (secret: environment or .env only, never a flag); empty turns the LLM stage off"`
+	APIKey     string `mapstructure:"api_key" desc:"API key (secret); set it in the environment or .env, never as a flag; empty turns the LLM stage off"`
 	BaseURL    string `mapstructure:"base_url" desc:"OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (Ollama); empty = api.openai.com"`
 	Model      string `mapstructure:"model" desc:"model (Azure: deployment) name"`
 	APIType    string `mapstructure:"api_type" desc:"openai (also Ollama, vLLM, llama.cpp) or azure"`
