@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func loadCompose(t *testing.T) *types.Project {
 
 func TestComposeServices(t *testing.T) {
 	p := loadCompose(t)
-	want := append([]string{"kafka", "topic-init"}, services...)
+	want := append([]string{"kafka", "topic-init", "ingest-token"}, services...)
 	for _, n := range want {
 		if _, ok := p.Services[n]; !ok {
 			t.Errorf("service %q missing (have %v)", n, p.ServiceNames())
@@ -109,7 +110,7 @@ func TestComposeKafka(t *testing.T) {
 func TestComposeAppServices(t *testing.T) {
 	p := loadCompose(t)
 	root, _ := filepath.Abs(repoRoot)
-	ports := map[string]uint32{"log-producer": 8081, "anomaly-classifier": 8082, "slack-notifier": 8083}
+	ports := map[string][]uint32{"log-producer": {8081, 9081}, "anomaly-classifier": {8082}, "slack-notifier": {8083}}
 	for _, n := range services {
 		t.Run(n, func(t *testing.T) {
 			s := p.Services[n]
@@ -142,8 +143,8 @@ func TestComposeAppServices(t *testing.T) {
 				t.Errorf("KAFKA_BROKERS = %v, want the internal listener kafka:19092", b)
 			}
 			for _, pc := range s.Ports {
-				if pc.Target != ports[n] {
-					t.Errorf("port %+v: the service listens on %d", pc, ports[n])
+				if !slices.Contains(ports[n], pc.Target) {
+					t.Errorf("port %+v: the service listens on %v", pc, ports[n])
 				}
 			}
 			env := serviceEnv(t, n)
@@ -153,6 +154,38 @@ func TestComposeAppServices(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestComposeIngestAsksForAToken: the producer's ingest API reads a token file made by
+// the one-shot ingest-token, and its ops port (/readyz names the brokers) is published on
+// the host's loopback only.
+func TestComposeIngestAsksForAToken(t *testing.T) {
+	p := loadCompose(t)
+	s := p.Services["log-producer"]
+	if d, ok := s.DependsOn["ingest-token"]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+		t.Errorf("depends_on ingest-token = %+v, want service_completed_successfully", d)
+	}
+	file := s.Environment["INGEST_TOKENS_FILE"]
+	if file == nil || *file == "" {
+		t.Fatal("INGEST_TOKENS_FILE not set: the ingest API would accept anyone")
+	}
+	mounted := false
+	for _, v := range s.Volumes {
+		mounted = mounted || (v.Source == "ingest-token" && strings.HasPrefix(*file, v.Target+"/") && v.ReadOnly)
+	}
+	if !mounted {
+		t.Errorf("volumes %+v: want the ingest-token volume read-only under %s", s.Volumes, *file)
+	}
+	tok := p.Services["ingest-token"]
+	script := strings.Join(append(append([]string{}, tok.Entrypoint...), tok.Command...), " ")
+	if !strings.Contains(script, "/dev/urandom") || !strings.Contains(script, filepath.Base(*file)) {
+		t.Errorf("ingest-token does not make %s from random bytes:\n%s", filepath.Base(*file), script)
+	}
+	for _, pc := range s.Ports {
+		if pc.Target == 9081 && pc.HostIP != "127.0.0.1" {
+			t.Errorf("ops port published as %+v, want on 127.0.0.1 only", pc)
+		}
 	}
 }
 

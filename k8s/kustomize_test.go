@@ -296,7 +296,7 @@ func containerHasPort(cs []corev1.Container, port string) bool {
 }
 
 func TestDeploymentsHardenedAndProbed(t *testing.T) {
-	ports := map[string]int32{"log-producer": 8081, "anomaly-classifier": 8082, "slack-notifier": 8083}
+	ports := map[string]int32{"log-producer": 9081, "anomaly-classifier": 8082, "slack-notifier": 8083}
 	for _, o := range overlays {
 		for _, n := range services {
 			t.Run(o+"/"+n, func(t *testing.T) {
@@ -319,8 +319,18 @@ func TestDeploymentsHardenedAndProbed(t *testing.T) {
 				if !strings.HasPrefix(c.Image, "logwarden/"+n+":") || strings.HasSuffix(c.Image, ":latest") {
 					t.Errorf("image %q, want logwarden/%s with a pinned tag", c.Image, n)
 				}
-				if len(c.Ports) != 1 || c.Ports[0].ContainerPort != ports[n] || c.Ports[0].Name == "" {
-					t.Errorf("ports %+v, want one named port %d", c.Ports, ports[n])
+				// The ops port is named http (probes, ServiceMonitor); the producer also has
+				// its ingest API on a port of its own.
+				want := map[string]int32{"http": ports[n]}
+				if n == "log-producer" {
+					want["ingest"] = 8081
+				}
+				got := map[string]int32{}
+				for _, p := range c.Ports {
+					got[p.Name] = p.ContainerPort
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("ports %+v, want named ports %v", c.Ports, want)
 				}
 				for probeName, pr := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
 					want := map[string]string{"liveness": "/healthz", "readiness": "/readyz"}[probeName]
@@ -333,6 +343,9 @@ func TestDeploymentsHardenedAndProbed(t *testing.T) {
 					}
 					if !containerHasPort(ps.Containers, pr.HTTPGet.Port.String()) {
 						t.Errorf("%s probe port %s is no container port", probeName, pr.HTTPGet.Port.String())
+					}
+					if port := pr.HTTPGet.Port.String(); port != "http" && port != fmt.Sprint(ports[n]) {
+						t.Errorf("%s probe on port %s, want the ops port http", probeName, port)
 					}
 				}
 				sc := c.SecurityContext

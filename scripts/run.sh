@@ -92,7 +92,7 @@ for i in $(seq 1 "$classifiers"); do
     start "anomaly-classifier #$i" "$rundir/anomaly-classifier-$i.log" "$bin/anomaly-classifier" run
 done
 
-SOURCES=generator GENERATOR_RATE=$rate GENERATOR_ANOMALY_RATE=$anomaly_rate GENERATOR_OPENER=$opener HTTP_ADDR=127.0.0.1:8081 \
+SOURCES=generator GENERATOR_RATE=$rate GENERATOR_ANOMALY_RATE=$anomaly_rate GENERATOR_OPENER=$opener HTTP_ADDR=127.0.0.1:9081 \
   start log-producer "$rundir/log-producer.log" "$bin/log-producer" run
 
 say "generating $rate events/s with ${anomaly_rate} anomalies; alerts appear below (Ctrl-C stops everything)"
@@ -106,7 +106,7 @@ while :; do
     fi
   done
   if [ "$status_every" -gt 0 ] && [ $(((SECONDS - t0) % status_every)) -eq 0 ]; then
-    produced=$(curl -fsS http://127.0.0.1:8081/metrics 2>/dev/null | awk '/^logwarden_kafka_messages_produced_total/ {s += $2} END {print s + 0}')
+    produced=$(curl -fsS http://127.0.0.1:9081/metrics 2>/dev/null | awk '/^logwarden_kafka_messages_produced_total/ {s += $2} END {print s + 0}')
     say "$((SECONDS - t0))s: $produced events produced"
   fi
 done

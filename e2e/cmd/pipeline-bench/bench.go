@@ -118,7 +118,11 @@ func (b *bench) rising(ctx context.Context) ([]step, error) {
 	}
 	slack := e2e.NewFakeSlack()
 	defer slack.Close()
-	addr, err := freeAddr()
+	addr, err := freeAddr() // the producer's ingest API
+	if err != nil {
+		return nil, err
+	}
+	ops, err := freeAddr() // its /readyz and /metrics
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +137,7 @@ func (b *bench) rising(ctx context.Context) ([]step, error) {
 		stopAll(notifier)
 		return nil, err
 	}
-	producer, err := b.start("log-producer", b.bins["log-producer"], "SOURCES=http", "TOPIC="+raw, "HTTP_ADDR="+addr)
+	producer, err := b.start("log-producer", b.bins["log-producer"], "SOURCES=http", "TOPIC="+raw, "INGEST_ADDR="+addr, "HTTP_ADDR="+ops)
 	if err != nil {
 		stopAll(notifier, classifier)
 		return nil, err
@@ -185,7 +189,7 @@ func (b *bench) rising(ctx context.Context) ([]step, error) {
 
 	client := &http.Client{Timeout: 30 * time.Second}
 	url := "http://" + addr + "/v1/logs"
-	if err := waitReady(ctx, client, "http://"+addr+"/readyz", 60*time.Second); err != nil {
+	if err := waitReady(ctx, client, "http://"+ops+"/readyz", 60*time.Second); err != nil {
 		return nil, fmt.Errorf("producer: %w\n%s", err, producer.Tail(20))
 	}
 	// Warm up: one line through to its verdict, so the classifier has joined its group.

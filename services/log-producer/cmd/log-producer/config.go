@@ -3,12 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/logwarden/logwarden/pkg/config"
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/log-producer/internal/ingest"
+	"github.com/logwarden/logwarden/services/log-producer/internal/service"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source/gensource"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source/tail"
 )
@@ -18,7 +22,8 @@ type Config struct {
 	Kafka  kafkax.Config       `mapstructure:"kafka"`
 	Writer kafkax.WriterConfig `mapstructure:"writer"`
 	Log    obs.LogConfig       `mapstructure:"log"`
-	HTTP   HTTPConfig          `mapstructure:"http"`
+	HTTP   obs.HTTPConfig      `mapstructure:"http"`
+	Ingest ingest.Config       `mapstructure:"ingest"`
 
 	Topic            string   `mapstructure:"topic" desc:"topic the LogEvents are written to"`
 	TopicPartitions  int      `mapstructure:"topic_partitions" desc:"partitions of the topic when this service creates it"`
@@ -30,22 +35,15 @@ type Config struct {
 	File      tail.Config      `mapstructure:"file"`
 }
 
-// HTTPConfig is the HTTP port: health, metrics and (with the http source) the ingest API.
-type HTTPConfig struct {
-	Addr           string        `mapstructure:"addr" desc:"listen address of /healthz, /readyz, /metrics and POST /v1/logs"`
-	MaxBodyBytes   int64         `mapstructure:"max_body_bytes" desc:"largest accepted ingest request body in bytes (larger: 413)"`
-	PublishTimeout time.Duration `mapstructure:"publish_timeout" desc:"how long an ingest request waits for Kafka before answering 503"`
-}
-
 func defaultConfig() Config {
 	kc := kafkax.DefaultConfig()
 	kc.ClientID = "log-producer"
-	ic := ingest.DefaultConfig()
 	return Config{
 		Kafka:            kc,
 		Writer:           kafkax.DefaultWriterConfig(),
 		Log:              obs.DefaultLogConfig(),
-		HTTP:             HTTPConfig{Addr: ":8081", MaxBodyBytes: ic.MaxBodyBytes, PublishTimeout: ic.PublishTimeout},
+		HTTP:             obs.HTTPConfig{Addr: ":9081"},
+		Ingest:           ingest.DefaultConfig(),
 		Topic:            "logs.raw",
 		TopicPartitions:  6,
 		TopicReplication: 1,
@@ -56,45 +54,47 @@ func defaultConfig() Config {
 	}
 }
 
-var knownSources = []string{"generator", "file", "stdin", "http"}
+// loadConfig reads the configuration of `log-producer [run]`.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	cfg := defaultConfig()
+	rest, err := config.Load(&cfg, config.Options{Name: "log-producer", Args: args, Getenv: getenv, Usage: stderr})
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (commands: run, generate)", rest[0])
+	}
+	return &cfg, nil
+}
 
-// Validate names the key of the first bad setting.
+// Validate names the key of the first bad setting: "key (ENV_NAME): message".
 func (c *Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		return err
 	}
 	if err := c.Writer.Validate(); err != nil {
-		return fmt.Errorf("writer.%w", err)
+		return keyed("writer", err)
 	}
-	if strings.TrimSpace(c.Topic) == "" {
-		return errors.New("topic (TOPIC): must not be empty")
-	}
-	if c.TopicPartitions < 1 {
-		return fmt.Errorf("topic_partitions (TOPIC_PARTITIONS): must be ≥ 1, got %d", c.TopicPartitions)
-	}
-	if c.TopicReplication < 1 {
-		return fmt.Errorf("topic_replication_factor (TOPIC_REPLICATION_FACTOR): must be ≥ 1, got %d", c.TopicReplication)
-	}
-	if c.MaxLineBytes < 256 {
-		return fmt.Errorf("max_line_bytes (MAX_LINE_BYTES): must be ≥ 256, got %d", c.MaxLineBytes)
-	}
-	if c.HTTP.Addr == "" {
-		return errors.New("http.addr (HTTP_ADDR): must not be empty")
-	}
-	if err := (ingest.Config{MaxBodyBytes: c.HTTP.MaxBodyBytes, PublishTimeout: c.HTTP.PublishTimeout}).Validate(); err != nil {
+	if err := c.HTTP.Validate(); err != nil {
 		return err
+	}
+	switch {
+	case strings.TrimSpace(c.Topic) == "":
+		return errors.New("topic (TOPIC): must not be empty")
+	case c.TopicPartitions < 1:
+		return fmt.Errorf("topic_partitions (TOPIC_PARTITIONS): must be ≥ 1, got %d", c.TopicPartitions)
+	case c.TopicReplication < 1:
+		return fmt.Errorf("topic_replication_factor (TOPIC_REPLICATION_FACTOR): must be ≥ 1, got %d", c.TopicReplication)
+	case c.MaxLineBytes < 256:
+		return fmt.Errorf("max_line_bytes (MAX_LINE_BYTES): must be ≥ 256, got %d", c.MaxLineBytes)
 	}
 	srcs := c.sources()
 	if len(srcs) == 0 {
-		return fmt.Errorf("sources (SOURCES): name at least one of %s", strings.Join(knownSources, ", "))
+		return fmt.Errorf("sources (SOURCES): name at least one of %s", strings.Join(service.Known(), ", "))
 	}
 	for s := range srcs {
-		known := false
-		for _, k := range knownSources {
-			known = known || s == k
-		}
-		if !known {
-			return fmt.Errorf("sources (SOURCES): unknown source %q (known: %s)", s, strings.Join(knownSources, ", "))
+		if !slices.Contains(service.Known(), s) {
+			return fmt.Errorf("sources (SOURCES): unknown source %q (known: %s)", s, strings.Join(service.Known(), ", "))
 		}
 	}
 	if srcs["generator"] {
@@ -107,7 +107,26 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if srcs["http"] {
+		if err := c.Ingest.Validate(); err != nil {
+			return err
+		}
+		if c.Ingest.Addr == c.HTTP.Addr {
+			return fmt.Errorf("ingest.addr (INGEST_ADDR): %s is the ops port http.addr (HTTP_ADDR); the ingest API needs its own", c.Ingest.Addr)
+		}
+	}
 	return nil
+}
+
+// keyed names a sub-configuration's key in the house style: the writer's
+// "batch_size: must be ≥ 1" becomes "writer.batch_size (WRITER_BATCH_SIZE): must be ≥ 1".
+func keyed(prefix string, err error) error {
+	key, msg, ok := strings.Cut(err.Error(), ": ")
+	if !ok || strings.ContainsAny(key, " ()") {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	name := prefix + "." + key
+	return fmt.Errorf("%s (%s): %s", name, config.EnvName(name), msg)
 }
 
 // sources returns the enabled sources; entries may themselves hold commas (one env value).
@@ -121,4 +140,24 @@ func (c *Config) sources() map[string]bool {
 		}
 	}
 	return out
+}
+
+// options are what service.Run needs.
+func (c *Config) options(stdin io.Reader) service.Options {
+	var names []string
+	for n := range c.sources() {
+		names = append(names, n)
+	}
+	return service.Options{
+		Kafka:        c.Kafka,
+		Writer:       c.Writer,
+		Topic:        kafkax.TopicSpec{Name: c.Topic, Partitions: c.TopicPartitions, ReplicationFactor: c.TopicReplication},
+		MaxLineBytes: c.MaxLineBytes,
+		HTTP:         c.HTTP,
+		Sources:      names,
+		Generator:    c.Generator,
+		File:         c.File,
+		Ingest:       c.Ingest,
+		Stdin:        stdin,
+	}
 }

@@ -20,7 +20,8 @@ func TestDefaultConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := cfg.sources(); !s["generator"] || !s["http"] || len(s) != 2 || cfg.Topic != "logs.raw" || cfg.HTTP.Addr != ":8081" {
+	if s := cfg.sources(); !s["generator"] || !s["http"] || len(s) != 2 || cfg.Topic != "logs.raw" || cfg.HTTP.Addr != ":9081" ||
+		cfg.Ingest.Addr != "127.0.0.1:8081" || cfg.Ingest.TokensFile != "" {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -58,7 +59,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"rate not a number", nil, map[string]string{"GENERATOR_RATE": "fast"}, `key "generator.rate" (env GENERATOR_RATE)`},
 		{"no brokers", nil, map[string]string{"KAFKA_BROKERS": " , "}, "kafka.brokers"},
 		{"empty topic", []string{"--topic", " "}, nil, "topic (TOPIC)"},
-		{"body limit", []string{"--http-max-body-bytes", "0"}, nil, "http.max_body_bytes"},
+		{"body limit", []string{"--ingest-max-body-bytes", "0"}, nil, "ingest.max_body_bytes (INGEST_MAX_BODY_BYTES)"},
+		{"ingest on the ops port", nil, map[string]string{"INGEST_ADDR": ":9081"}, "ingest.addr (INGEST_ADDR): :9081 is the ops port"},
+		{"writer key in house style", nil, map[string]string{"WRITER_BATCH_SIZE": "0"}, "writer.batch_size (WRITER_BATCH_SIZE): must be"},
+		{"ops address", []string{"--http-addr", ""}, nil, "http.addr (HTTP_ADDR)"},
 		{"log format", nil, map[string]string{"WRITER_COMPRESSION": "brotli"}, "compression"},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/logwarden/logwarden/pkg/config"
 )
 
 func main() {
@@ -17,7 +19,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if errors.Is(err, errHelp) {
+		if errors.Is(err, errHelp) || errors.Is(err, config.ErrHelp) {
 			return
 		}
 		fmt.Fprintln(os.Stderr, "log-producer:", err)

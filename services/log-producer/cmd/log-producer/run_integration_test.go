@@ -102,7 +102,8 @@ func freeAddr(t *testing.T) string {
 }
 
 // TestRunFileAndHTTP runs the endless sources together until cancelled: lines appended to
-// a followed file and lines posted to the API all reach the topic; /readyz and /metrics answer.
+// a followed file and lines posted to the API (with a token from the token file) all reach
+// the topic; /readyz and /metrics answer on the ops port only, the ingest API on its own.
 func TestRunFileAndHTTP(t *testing.T) {
 	cfg := kafkatest.Config(t)
 	topic := kafkatest.NewTopic(t, cfg, 3)
@@ -111,14 +112,19 @@ func TestRunFileAndHTTP(t *testing.T) {
 	if err := os.WriteFile(logPath, []byte("old line, before start\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr, ops := freeAddr(t), freeAddr(t)
+	const token = "test-token-0123456789"
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte("# ingest clients\ntester "+token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var stderr bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{
-			"KAFKA_BROKERS": strings.Join(cfg.Brokers, ","), "TOPIC": topic, "SOURCES": "file,http", "HTTP_ADDR": addr,
+			"KAFKA_BROKERS": strings.Join(cfg.Brokers, ","), "TOPIC": topic, "SOURCES": "file,http", "INGEST_ADDR": addr, "HTTP_ADDR": ops, "INGEST_TOKENS_FILE": tokens,
 			"FILE_PATHS": filepath.Join(dir, "*.log"), "FILE_STATE_PATH": filepath.Join(dir, "state.json"),
 			"FILE_POLL_INTERVAL": "50ms", "LOG_LEVEL": "warn",
 		}), strings.NewReader(""), io.Discard, &stderr)
@@ -130,7 +136,10 @@ func TestRunFileAndHTTP(t *testing.T) {
 		if i > 200 {
 			t.Fatalf("ingest never answered 202 (last %d)\n%s", code, stderr.String())
 		}
-		resp, err := http.Post("http://"+addr+"/v1/logs", "text/plain", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/logs", strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			code = resp.StatusCode
 			resp.Body.Close()
@@ -157,8 +166,19 @@ func TestRunFileAndHTTP(t *testing.T) {
 	if sources["http"] != 2 || sources["file:"+logPath] != 1 {
 		t.Fatalf("sources %v", sources)
 	}
+	if resp, err := http.Post("http://"+addr+"/v1/logs", "text/plain", strings.NewReader("no token\n")); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("ingest without a token: %v %v", resp, err)
+	}
+	for _, path := range []string{"/readyz", "/metrics", "/healthz"} {
+		if resp, err := http.Get("http://" + addr + path); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s on the ingest port: %v %v", path, resp, err)
+		}
+	}
+	if resp, err := http.Post("http://"+ops+"/v1/logs", "text/plain", strings.NewReader(body)); err != nil || resp.StatusCode == http.StatusAccepted {
+		t.Fatalf("ingest on the ops port: %v %v", resp, err)
+	}
 	for path, want := range map[string]string{"/readyz": "", "/metrics": "logwarden_producer_events_published_total"} {
-		resp, err := http.Get("http://" + addr + path)
+		resp, err := http.Get("http://" + ops + path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,7 +50,9 @@ func TestIngestWhileTheBrokerIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	h := NewHandler(Config{MaxBodyBytes: 1 << 20, PublishTimeout: 4 * time.Second}, publish.New(w, publish.Options{Topic: topic}), nil, nil)
+	ic := DefaultConfig()
+	ic.PublishTimeout = 4 * time.Second
+	h := NewHandler(ic, publish.New(w, publish.Options{Topic: topic}), nil, nil, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -5,6 +5,8 @@
 // encoded with the standard headers (kafkax.NewProtoMessage); the batch is written with
 // acks=all and Publish returns only once Kafka acknowledged all of it. Sources act on that
 // acknowledgement: the file tail saves its position, HTTP ingest answers 202, stdin exits.
-// Publish builds the messages once, so a retry re-sends the same event ids and the
-// classifier can drop the duplicates.
+// Publish builds the messages once and retries a failed write through pkg/retry until its
+// context ends, so a retry re-sends the same event ids and the classifier can drop the
+// duplicates. Lines from clients (HTTP ingest) get their time clamped to a window around
+// their receipt and carry the source's own fields (source.Line).
 package publish

@@ -12,30 +12,19 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/logwarden/logwarden/pkg/clock"
 	"github.com/logwarden/logwarden/pkg/event"
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/logparse"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/pkg/retry"
+	"github.com/logwarden/logwarden/pkg/utf8safe"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
-// Line is one log line as a source read it.
-type Line struct {
-	Text string
-	// Source names where it came from: "generator", "file:/var/log/auth.log", "stdin",
-	// "http" or the source an HTTP client gave.
-	Source string
-	// Host, when the source knows it (an HTTP client's "host"); the parser may fill it.
-	Host string
-	// Time, when the source knows when the event happened (an HTTP client's "time"); it
-	// wins over a time parsed from the line.
-	Time time.Time
-	// Label is the generator's ground truth.
-	Label *logwardenpb.Label
-	// IDKey, when set, makes the event id deterministic: derived from this key (e.g. the
-	// file and byte offset of the line) and the time parsed from the line, so a line read
-	// again after a crash gets the same id and downstream dedup drops the copy.
-	IDKey string
-}
+// FieldTimeClamped holds the original time of an event whose time was clamped to the
+// window around its receipt (source.Line.MaxPast/MaxFuture).
+const FieldTimeClamped = "time.clamped"
 
 // Writer writes messages and returns once Kafka acknowledged them (kafkax.Writer).
 type Writer interface {
@@ -46,17 +35,23 @@ type Writer interface {
 type Options struct {
 	Topic  string
 	Parser *logparse.Parser
-	// Now stamps received_at (default time.Now).
-	Now func() time.Time
-	// NewID makes event ids (default event.NewID).
+	// Clock stamps received_at and times the retry waits (default the wall clock).
+	Clock clock.Clock
+	// NewID makes the ids of lines without IDKey (default event.NewID).
 	NewID func() string
-	// RetryMin and RetryMax bound the backoff of PublishRetry (default 100 ms and 5 s).
-	RetryMin, RetryMax time.Duration
-	Log                *zap.Logger
-	Metrics            *Metrics
+	// MaxMessageBytes is the largest record the topic accepts (max.message.bytes; 0: not
+	// checked). An event that would be larger gets its raw line cut to fit, flagged
+	// parse.truncated, so one long line can never be refused by Kafka forever.
+	MaxMessageBytes int
+	// Retry is the back-off between failed writes (default 100 ms doubling to 5 s, until
+	// the caller's context ends). Its Clock and OnRetry are set by the Publisher.
+	Retry   retry.Policy
+	Log     *zap.Logger
+	Metrics *Metrics
 }
 
-// Publisher parses lines and writes them to the topic. Safe for concurrent use.
+// Publisher parses lines and writes them to the topic; it is the source.Publisher of
+// every source. Safe for concurrent use.
 type Publisher struct {
 	opts Options
 	w    Writer
@@ -67,26 +62,25 @@ func New(w Writer, opts Options) *Publisher {
 	if opts.Parser == nil {
 		opts.Parser = logparse.New(logparse.Options{})
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	if opts.NewID == nil {
 		opts.NewID = event.NewID
 	}
-	if opts.RetryMin <= 0 {
-		opts.RetryMin = 100 * time.Millisecond
+	if opts.Retry.Initial <= 0 {
+		opts.Retry.Initial = 100 * time.Millisecond
 	}
-	if opts.RetryMax < opts.RetryMin {
-		opts.RetryMax = 5 * time.Second
+	if opts.Retry.Max <= 0 {
+		opts.Retry.Max = 5 * time.Second
 	}
+	opts.Retry.Clock = opts.Clock
 	if opts.Log == nil {
 		opts.Log = zap.NewNop()
 	}
 	return &Publisher{opts: opts, w: w}
 }
 
-// Event builds the LogEvent of one line.
-func (p *Publisher) Event(l Line, receivedAt time.Time) *logwardenpb.LogEvent {
+// Event builds the LogEvent of one line received at receivedAt.
+func (p *Publisher) Event(l source.Line, receivedAt time.Time) *logwardenpb.LogEvent {
 	ev := &logwardenpb.LogEvent{
 		Id:         p.opts.NewID(),
 		ReceivedAt: timestamppb.New(receivedAt),
@@ -109,16 +103,45 @@ func (p *Publisher) Event(l Line, receivedAt time.Time) *logwardenpb.LogEvent {
 	case ev.Time == nil:
 		ev.Time = ev.ReceivedAt
 	}
+	if len(l.Fields) > 0 && ev.Fields == nil {
+		ev.Fields = make(map[string]string, len(l.Fields)+1)
+	}
+	for k, v := range l.Fields {
+		ev.Fields[k] = v
+	}
+	if l.MaxPast > 0 || l.MaxFuture > 0 {
+		clampTime(ev, receivedAt, l.MaxPast, l.MaxFuture)
+	}
 	return ev
 }
 
-// Messages encodes lines as messages for the topic (ids assigned now).
-func (p *Publisher) Messages(lines []Line) ([]kafkax.Message, error) {
-	now := p.opts.Now()
+// clampTime moves ev's time into [receivedAt−past, receivedAt+future] (a zero bound is
+// open) and records the original when it moved it.
+func clampTime(ev *logwardenpb.LogEvent, receivedAt time.Time, past, future time.Duration) {
+	t := ev.GetTime().AsTime()
+	var to time.Time
+	switch {
+	case past > 0 && t.Before(receivedAt.Add(-past)):
+		to = receivedAt.Add(-past)
+	case future > 0 && t.After(receivedAt.Add(future)):
+		to = receivedAt.Add(future)
+	default:
+		return
+	}
+	if ev.Fields == nil {
+		ev.Fields = map[string]string{}
+	}
+	ev.Fields[FieldTimeClamped] = t.UTC().Format(time.RFC3339Nano)
+	ev.Time = timestamppb.New(to)
+}
+
+// messages encodes lines as messages for the topic (ids assigned now).
+func (p *Publisher) messages(lines []source.Line) ([]kafkax.Message, error) {
+	now := p.opts.Clock.Now()
 	msgs := make([]kafkax.Message, 0, len(lines))
 	for _, l := range lines {
 		ev := p.Event(l, now)
-		m, err := kafkax.NewProtoMessage(p.opts.Topic, event.EntityKey(ev), ev.GetId(), ev)
+		m, err := p.message(ev)
 		if err != nil {
 			return nil, err
 		}
@@ -128,54 +151,82 @@ func (p *Publisher) Messages(lines []Line) ([]kafkax.Message, error) {
 	return msgs, nil
 }
 
-// Publish writes lines once and returns when Kafka acknowledged all of them, or the error.
-func (p *Publisher) Publish(ctx context.Context, lines []Line) error {
-	if len(lines) == 0 {
-		return nil
+// recordOverhead bounds what a record batch of one record adds to its key, value and
+// headers (batch header 61 bytes, record lengths and deltas as varints).
+const recordOverhead = 128
+
+// truncatedFlagBytes is room for the parse.truncated field a cut event gains.
+const truncatedFlagBytes = 64
+
+// recordSize is an upper bound of m's size as a record batch of its own.
+func recordSize(m kafkax.Message) int {
+	n := recordOverhead + len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
+		n += 10 + len(h.Key) + len(h.Value)
 	}
-	msgs, err := p.Messages(lines)
-	if err != nil {
-		return err
-	}
-	if err := p.w.Write(ctx, msgs...); err != nil {
-		p.opts.Metrics.failed(lines[0].Source)
-		return fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, err)
-	}
-	p.opts.Metrics.published(lines[0].Source, len(lines))
-	return nil
+	return n
 }
 
-// PublishRetry is Publish for sources that cannot hand the lines back (stdin, file tail,
-// generator): it retries the same messages with exponential backoff until Kafka
-// acknowledges them or ctx ends (then it returns ctx's error).
-func (p *Publisher) PublishRetry(ctx context.Context, lines []Line) error {
+// message encodes ev; when MaxMessageBytes is set and the record would exceed it, the raw
+// line is cut by the excess (on a character boundary) and the event flagged truncated.
+func (p *Publisher) message(ev *logwardenpb.LogEvent) (kafkax.Message, error) {
+	m, err := kafkax.NewProtoMessage(p.opts.Topic, event.EntityKey(ev), ev.GetId(), ev)
+	if err != nil || p.opts.MaxMessageBytes <= 0 {
+		return m, err
+	}
+	size := recordSize(m)
+	if size <= p.opts.MaxMessageBytes {
+		return m, nil
+	}
+	keep := len(ev.GetRaw()) - (size - p.opts.MaxMessageBytes) - truncatedFlagBytes
+	if keep > 0 {
+		ev.Raw = utf8safe.Clip(ev.GetRaw(), keep)
+		if ev.Fields == nil {
+			ev.Fields = map[string]string{}
+		}
+		ev.Fields[logparse.FieldTruncated] = "true"
+		if m, err = kafkax.NewProtoMessage(p.opts.Topic, event.EntityKey(ev), ev.GetId(), ev); err != nil {
+			return m, err
+		}
+		if recordSize(m) <= p.opts.MaxMessageBytes {
+			return m, nil
+		}
+	}
+	return m, fmt.Errorf("event %s: %d bytes without its line still exceed the topic's max.message.bytes %d", ev.GetId(), recordSize(m), p.opts.MaxMessageBytes)
+}
+
+// Publish encodes lines once and writes them until Kafka acknowledged all of them: a
+// failed write is retried with the same messages (the same event ids) with back-off until
+// ctx ends. It returns nil, the error wrapping ctx's, or a permanent error at once.
+func (p *Publisher) Publish(ctx context.Context, lines []source.Line) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	msgs, err := p.Messages(lines)
+	src := lines[0].Source
+	msgs, err := p.messages(lines)
 	if err != nil {
-		return err
+		return fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, err)
 	}
-	backoff := p.opts.RetryMin
-	for attempt := 1; ; attempt++ {
+	policy := p.opts.Retry
+	policy.OnRetry = func(attempt int, err error, wait time.Duration) {
+		p.opts.Log.Warn("publish failed, retrying with the same event ids", zap.String("source", src),
+			zap.Int("lines", len(lines)), zap.Int("attempt", attempt), zap.Duration("backoff", wait), zap.Error(err))
+	}
+	err = retry.Do(ctx, policy, func(ctx context.Context, _ int) error {
 		err := p.w.Write(ctx, msgs...)
-		if err == nil {
-			p.opts.Metrics.published(lines[0].Source, len(lines))
-			return nil
+		if err != nil {
+			p.opts.Metrics.failed(src)
 		}
-		p.opts.Metrics.failed(lines[0].Source)
-		if ctx.Err() != nil {
-			return fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, errors.Join(ctx.Err(), err))
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = errors.Join(ctx.Err(), err)
 		}
-		p.opts.Log.Warn("publish failed, retrying", zap.String("source", lines[0].Source),
-			zap.Int("lines", len(lines)), zap.Int("attempt", attempt), zap.Duration("backoff", backoff), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, errors.Join(ctx.Err(), err))
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, p.opts.RetryMax)
+		return fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, err)
 	}
+	p.opts.Metrics.published(src, len(lines))
+	return nil
 }
 
 // Metrics counts what the producer reads and publishes. A nil *Metrics counts nothing.
@@ -196,7 +247,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "logwarden_producer_parsed_total", Help: "Lines parsed, by detected format.",
 		}, []string{"format"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "logwarden_producer_publish_failures_total", Help: "Failed writes of a batch to Kafka (before any retry), by source kind.",
+			Name: "logwarden_producer_publish_failures_total", Help: "Failed writes of a batch to Kafka (each attempt), by source kind.",
 		}, []string{"source"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logwarden_producer_events_published_total", Help: "Events acknowledged by Kafka, by source kind.",

@@ -13,6 +13,7 @@ import (
 	"github.com/logwarden/logwarden/pkg/kafkatest"
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
 func newWriter(t testing.TB, cfg kafkax.Config) *kafkax.Writer {
@@ -30,7 +31,7 @@ func TestPublishToTheBroker(t *testing.T) {
 	topic := kafkatest.NewTopic(t, cfg, 6)
 	p := New(newWriter(t, cfg), Options{Topic: topic})
 	label := &logwardenpb.Label{Anomalous: true, Scenario: "sensitive_file", IncidentId: "inc-9"}
-	lines := []Line{
+	lines := []source.Line{
 		{Text: "[01/Feb/2024 14:46:21] 10.0.0.1 veronica08 accessed file '/etc/shadow'", Source: "generator", Label: label},
 		{Text: "Dec 10 07:13:43 LabSZ sshd[24227]: Failed password for root from 5.36.59.76 port 42393 ssh2", Source: "file:/var/log/auth.log"},
 		{Text: "no structure at all", Source: "stdin"},
@@ -82,9 +83,9 @@ func BenchmarkPublishRealBroker(b *testing.B) {
 	topic := kafkatest.NewTopic(b, cfg, 6)
 	p := New(newWriter(b, cfg), Options{Topic: topic})
 	const batch = 500
-	lines := make([]Line, batch)
+	lines := make([]source.Line, batch)
 	for i := range lines {
-		lines[i] = Line{Text: fmt.Sprintf("[01/Feb/2024 14:46:21] 10.0.%d.%d user%02d accessed file '/home/user%02d/docs/f%d.txt'", i%250, i%200, i%50, i%50, i), Source: "generator"}
+		lines[i] = source.Line{Text: fmt.Sprintf("[01/Feb/2024 14:46:21] 10.0.%d.%d user%02d accessed file '/home/user%02d/docs/f%d.txt'", i%250, i%200, i%50, i%50, i), Source: "generator"}
 	}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/logwarden/logwarden/pkg/clock"
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/logparse"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/pkg/retry"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
 // fakeWriter fails the first `failures` writes, then records messages.
@@ -48,11 +53,11 @@ func TestPublishBuildsKeyedParsedEvents(t *testing.T) {
 	given := time.Date(2026, 11, 24, 5, 0, 0, 0, time.UTC)
 	n := 0
 	w := &fakeWriter{}
-	p := New(w, Options{Topic: "logs.raw", Now: func() time.Time { return recv },
+	p := New(w, Options{Topic: "logs.raw", Clock: clock.NewFake(recv),
 		Parser: logparse.New(logparse.Options{Now: func() time.Time { return recv }}),
 		NewID:  func() string { n++; return fmt.Sprintf("id%d", n) }})
 	label := &logwardenpb.Label{Anomalous: true, Scenario: "brute_force", IncidentId: "inc-1"}
-	lines := []Line{
+	lines := []source.Line{
 		{Text: "[01/Feb/2024 14:46:21] 10.0.0.1 bob failed to log in", Source: "generator", Label: label},
 		{Text: "plain words", Source: "file:/var/log/app.log"},
 		{Text: "plain words", Source: "http", Host: "web1", Time: given},
@@ -93,12 +98,16 @@ func TestPublishBuildsKeyedParsedEvents(t *testing.T) {
 
 func TestPublishRetryResendsTheSameIDs(t *testing.T) {
 	w := &fakeWriter{failures: 3}
-	p := New(w, Options{Topic: "t", RetryMin: time.Millisecond, RetryMax: 2 * time.Millisecond})
-	if err := p.PublishRetry(context.Background(), []Line{{Text: "a", Source: "stdin"}, {Text: "b", Source: "stdin"}}); err != nil {
+	clk := clock.NewAutoFake(time.Now())
+	p := New(w, Options{Topic: "t", Clock: clk})
+	if err := p.Publish(context.Background(), []source.Line{{Text: "a", Source: "stdin"}, {Text: "b", Source: "stdin"}}); err != nil {
 		t.Fatal(err)
 	}
 	if w.calls != 4 {
 		t.Fatalf("%d writes, want 4", w.calls)
+	}
+	if got, want := clk.Sleeps(), []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("waits %v, want %v", got, want)
 	}
 	for _, batch := range w.written[1:] {
 		for i, m := range batch {
@@ -111,55 +120,89 @@ func TestPublishRetryResendsTheSameIDs(t *testing.T) {
 
 func TestPublishErrorsAndCancel(t *testing.T) {
 	w := &fakeWriter{failures: 1 << 30}
-	p := New(w, Options{Topic: "t", RetryMin: time.Millisecond})
-	if err := p.Publish(context.Background(), []Line{{Text: "a", Source: "http"}}); err == nil || w.calls != 1 {
-		t.Fatalf("Publish to a failing writer: err %v after %d calls, want one failed call", err, w.calls)
+	p := New(w, Options{Topic: "t", Clock: clock.NewAutoFake(time.Now()), Retry: retry.Policy{MaxAttempts: 3}})
+	if err := p.Publish(context.Background(), []source.Line{{Text: "a", Source: "http"}}); err == nil || w.calls != 3 {
+		t.Fatalf("Publish to a failing writer: err %v after %d calls, want 3 failed calls", err, w.calls)
 	}
+	p = New(w, Options{Topic: "t", Clock: clock.NewFake(time.Now())}) // waits forever: only ctx ends it
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- p.PublishRetry(ctx, []Line{{Text: "a", Source: "stdin"}}) }()
+	go func() { done <- p.Publish(ctx, []source.Line{{Text: "a", Source: "stdin"}}) }()
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("PublishRetry after cancel: %v", err)
+		t.Fatalf("Publish after cancel: %v", err)
 	}
 	if err := p.Publish(context.Background(), nil); err != nil {
 		t.Fatal("empty batch:", err)
 	}
 }
 
-func TestGraceOutlivesItsParent(t *testing.T) {
-	parent, cancelParent := context.WithCancel(context.Background())
-	g, cancel := Grace(parent, time.Hour)
-	defer cancel()
-	cancelParent()
-	if g.Err() != nil {
-		t.Fatal("grace context ended with its parent")
-	}
-	cancel()
-	if g.Err() == nil {
-		t.Fatal("grace context not ended by its cancel")
-	}
-
-	parent2, cancelParent2 := context.WithCancel(context.Background())
-	g2, cancel2 := Grace(parent2, time.Nanosecond)
-	defer cancel2()
-	cancelParent2()
-	<-g2.Done() // ends shortly after the parent; a hang fails the test by timeout
-}
-
 func TestIDKeyMakesIDsDeterministic(t *testing.T) {
 	p := New(&fakeWriter{}, Options{Topic: "t"})
 	at := time.Now()
 	line := "[01/Feb/2024 14:46:21] 10.0.0.1 bob failed to log in"
-	a := p.Event(Line{Text: line, IDKey: "file:1:2:300"}, at)
-	b := p.Event(Line{Text: line, IDKey: "file:1:2:300"}, at.Add(time.Hour))
-	c := p.Event(Line{Text: line, IDKey: "file:1:2:301"}, at)
-	d := p.Event(Line{Text: line}, at)
+	a := p.Event(source.Line{Text: line, IDKey: "file:1:2:300"}, at)
+	b := p.Event(source.Line{Text: line, IDKey: "file:1:2:300"}, at.Add(time.Hour))
+	c := p.Event(source.Line{Text: line, IDKey: "file:1:2:301"}, at)
+	d := p.Event(source.Line{Text: line}, at)
 	if a.GetId() != b.GetId() || a.GetId() == c.GetId() || a.GetId() == d.GetId() || len(a.GetId()) != 26 {
 		t.Fatalf("ids %s %s %s %s", a.GetId(), b.GetId(), c.GetId(), d.GetId())
 	}
 	// The time part sorts with the line's own time (2024-02-01).
-	if e := p.Event(Line{Text: line, IDKey: "x"}, at); e.GetId()[:10] != a.GetId()[:10] {
+	if e := p.Event(source.Line{Text: line, IDKey: "x"}, at); e.GetId()[:10] != a.GetId()[:10] {
 		t.Fatalf("time prefix differs: %s %s", e.GetId(), a.GetId())
+	}
+}
+
+// TestClientTimesAreClampedAndFlagged: a line whose source bounds its time (HTTP ingest)
+// gets a time outside the window moved to the bound, the original kept in a field; the
+// source's fields are added.
+func TestClientTimesAreClampedAndFlagged(t *testing.T) {
+	recv := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	p := New(&fakeWriter{}, Options{Topic: "t", Clock: clock.NewFake(recv)})
+	far := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		line    source.Line
+		want    time.Time
+		clamped string
+	}{
+		{"far future", source.Line{Text: "x", Time: far, MaxPast: time.Hour, MaxFuture: time.Minute}, recv.Add(time.Minute), "9999-12-31T00:00:00Z"},
+		{"far past in the line", source.Line{Text: "[01/Feb/2024 14:46:21] 10.0.0.1 bob failed to log in", MaxPast: time.Hour, MaxFuture: time.Minute},
+			recv.Add(-time.Hour), "2024-02-01T14:46:21Z"},
+		{"inside", source.Line{Text: "x", Time: recv.Add(-time.Minute), MaxPast: time.Hour, MaxFuture: time.Minute}, recv.Add(-time.Minute), ""},
+		{"unbounded source", source.Line{Text: "x", Time: far}, far, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.line.Fields = map[string]string{"ingest.client": "shipper-eu"}
+			ev := p.Event(tt.line, recv)
+			if !ev.GetTime().AsTime().Equal(tt.want) || ev.GetFields()[FieldTimeClamped] != tt.clamped || ev.GetFields()["ingest.client"] != "shipper-eu" {
+				t.Fatalf("time %s, fields %v; want %s clamped from %q", ev.GetTime().AsTime(), ev.GetFields(), tt.want, tt.clamped)
+			}
+		})
+	}
+}
+
+// TestEventsFitTheTopic: with MaxMessageBytes, a line too long for the topic is cut (on a
+// character boundary) so its record fits, and flagged parse.truncated; others are left.
+func TestEventsFitTheTopic(t *testing.T) {
+	w := &fakeWriter{}
+	const limit = 4096
+	p := New(w, Options{Topic: "t", MaxMessageBytes: limit, Parser: logparse.New(logparse.Options{MaxLineBytes: 64 << 10})})
+	long := strings.Repeat("é", 10000) // 20,000 bytes
+	if err := p.Publish(context.Background(), []source.Line{{Text: long, Source: "stdin"}, {Text: "short", Source: "stdin"}}); err != nil {
+		t.Fatal(err)
+	}
+	cut, short := w.written[0][0], w.written[0][1]
+	if recordSize(cut) > limit || len(cut.Value) < limit/2 {
+		t.Fatalf("record of %d bytes for a limit of %d", recordSize(cut), limit)
+	}
+	ev := decode(t, cut)
+	if !utf8.ValidString(ev.GetRaw()) || !strings.HasPrefix(long, ev.GetRaw()) || ev.GetFields()["parse.truncated"] != "true" {
+		t.Fatalf("cut event: %d bytes of raw, fields %v", len(ev.GetRaw()), ev.GetFields())
+	}
+	if ev := decode(t, short); ev.GetRaw() != "short" || ev.GetFields()["parse.truncated"] != "" {
+		t.Fatalf("short event changed: %v", ev)
 	}
 }

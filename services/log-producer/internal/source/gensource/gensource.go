@@ -10,9 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logwarden/logwarden/pkg/clock"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
 	"github.com/logwarden/logwarden/services/log-producer/internal/generator"
-	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
 // Config of the generator source. Keys are generator.* in the service's configuration.
@@ -53,45 +54,27 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Publisher writes a batch and returns once Kafka acknowledged it.
-type Publisher interface {
-	PublishRetry(ctx context.Context, lines []publish.Line) error
+// Generator is the generator source.
+type Generator struct {
+	cfg   Config
+	clock clock.Clock
 }
 
-// Clock is the real clock in production and a fake one in tests.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d or until ctx ends (then it returns ctx's error).
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now is time.Now.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// Sleep waits for d or ctx.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+// New returns the source; clk nil is the wall clock.
+func New(cfg Config, clk clock.Clock) (*Generator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
+	return &Generator{cfg: cfg, clock: clock.OrReal(clk)}, nil
 }
+
+// Name is "generator".
+func (*Generator) Name() string { return "generator" }
 
 // Run publishes generated events until Count or Duration is reached (then it returns nil
 // once the last batch was acknowledged) or ctx ends.
-func Run(ctx context.Context, cfg Config, pub Publisher, clock Clock) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if clock == nil {
-		clock = RealClock{}
-	}
+func (gs *Generator) Run(ctx context.Context, pub source.Publisher) error {
+	cfg, clk := gs.cfg, gs.clock
 	seed := cfg.Seed
 	if seed == 0 {
 		var b [8]byte
@@ -109,16 +92,16 @@ func Run(ctx context.Context, cfg Config, pub Publisher, clock Clock) error {
 		// (a faster timeline would stretch each incident over far more normal events).
 		eps = 5
 	}
-	start := clock.Now()
+	start := clk.Now()
 	g, err := generator.New(generator.Options{Seed: seed, Users: cfg.Users, AnomalyRate: anomaly, EventsPerSecond: eps, Start: start, Opener: cfg.Opener})
 	if err != nil {
 		return fmt.Errorf("generator: %w", err)
 	}
-	pctx, cancel := publish.Grace(ctx, 5*time.Second)
+	pctx, cancel := source.Grace(ctx, 5*time.Second)
 	defer cancel()
 
 	sent := 0
-	batch := make([]publish.Line, 0, cfg.BatchLines)
+	batch := make([]source.Line, 0, cfg.BatchLines)
 	next := g.Next()
 	buf := make([]byte, 0, 256)
 	for {
@@ -129,8 +112,8 @@ func Run(ctx context.Context, cfg Config, pub Publisher, clock Clock) error {
 			return nil
 		}
 		if cfg.Rate > 0 {
-			if wait := next.Time.Sub(clock.Now()); wait > 0 {
-				if err := clock.Sleep(ctx, wait); err != nil {
+			if wait := next.Time.Sub(clk.Now()); wait > 0 {
+				if err := clock.Sleep(ctx, clk, wait); err != nil {
 					return nil // shutting down between batches
 				}
 			}
@@ -138,7 +121,7 @@ func Run(ctx context.Context, cfg Config, pub Publisher, clock Clock) error {
 			return nil
 		}
 		// Take every event already due (all of them at rate 0), up to a batch.
-		now := clock.Now()
+		now := clk.Now()
 		batch = batch[:0]
 		for len(batch) < cfg.BatchLines && (cfg.Count == 0 || sent+len(batch) < cfg.Count) &&
 			(cfg.Rate == 0 || !next.Time.After(now)) &&
@@ -147,17 +130,17 @@ func Run(ctx context.Context, cfg Config, pub Publisher, clock Clock) error {
 			if cfg.Rate > 0 {
 				ev.Time = now
 			} else {
-				ev.Time = clock.Now()
+				ev.Time = clk.Now()
 			}
 			buf = ev.AppendLine(buf[:0])
-			l := publish.Line{Text: string(buf), Source: "generator"}
+			l := source.Line{Text: string(buf), Source: "generator"}
 			if ev.Label.Anomalous {
 				l.Label = &logwardenpb.Label{Anomalous: true, Scenario: ev.Label.Scenario, IncidentId: ev.Label.IncidentID}
 			}
 			batch = append(batch, l)
 			next = g.Next()
 		}
-		if err := pub.PublishRetry(pctx, batch); err != nil {
+		if err := pub.Publish(pctx, batch); err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return nil
 			}

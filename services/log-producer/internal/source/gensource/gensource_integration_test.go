@@ -29,7 +29,7 @@ func TestGeneratorToTheBroker(t *testing.T) {
 	gcfg.Rate, gcfg.Count, gcfg.Seed, gcfg.AnomalyRate = 0, 3000, 11, 0.05
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := Run(ctx, gcfg, publish.New(w, publish.Options{Topic: topic}), nil); err != nil {
+	if err := run(t, ctx, gcfg, publish.New(w, publish.Options{Topic: topic}), nil); err != nil {
 		t.Fatal(err)
 	}
 	msgs := kafkatest.ReadN(t, cfg, topic, 3000, 30*time.Second)

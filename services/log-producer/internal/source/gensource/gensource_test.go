@@ -3,42 +3,44 @@ package gensource
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/logwarden/logwarden/pkg/clock"
 	"github.com/logwarden/logwarden/pkg/logparse"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
-	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
-// fakeClock advances only when slept on.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	slept time.Duration
+// slept is the simulated time an auto-advancing fake clock was slept through.
+func slept(c *clock.Fake) time.Duration {
+	var d time.Duration
+	for _, s := range c.Sleeps() {
+		d += s
+	}
+	return d
 }
 
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.slept += d
-	return ctx.Err()
+func run(t *testing.T, ctx context.Context, cfg Config, pub source.Publisher, clk clock.Clock) error {
+	t.Helper()
+	g, err := New(cfg, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Run(ctx, pub)
 }
 
 type recorder struct {
-	batches [][]publish.Line
+	batches [][]source.Line
 }
 
-func (r *recorder) PublishRetry(ctx context.Context, lines []publish.Line) error {
-	r.batches = append(r.batches, append([]publish.Line(nil), lines...))
+func (r *recorder) Publish(ctx context.Context, lines []source.Line) error {
+	r.batches = append(r.batches, append([]source.Line(nil), lines...))
 	return nil
 }
 
-func (r *recorder) all() []publish.Line {
-	var out []publish.Line
+func (r *recorder) all() []source.Line {
+	var out []source.Line
 	for _, b := range r.batches {
 		out = append(out, b...)
 	}
@@ -46,11 +48,11 @@ func (r *recorder) all() []publish.Line {
 }
 
 func TestRunPacesAtRateOnTheClock(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	clk := clock.NewAutoFake(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	rec := &recorder{}
 	cfg := DefaultConfig()
 	cfg.Rate, cfg.Count, cfg.Seed = 5, 1000, 3
-	if err := Run(context.Background(), cfg, rec, clock); err != nil {
+	if err := run(t, context.Background(), cfg, rec, clk); err != nil {
 		t.Fatal(err)
 	}
 	lines := rec.all()
@@ -58,7 +60,7 @@ func TestRunPacesAtRateOnTheClock(t *testing.T) {
 		t.Fatalf("%d lines, want 1000", len(lines))
 	}
 	// 1000 events at 5/s take about 200 simulated seconds.
-	if s := clock.slept.Seconds(); s < 170 || s > 230 {
+	if s := slept(clk).Seconds(); s < 170 || s > 230 {
 		t.Fatalf("slept %.0f s for 1000 events at 5/s", s)
 	}
 	p := logparse.New(logparse.Options{})
@@ -69,7 +71,7 @@ func TestRunPacesAtRateOnTheClock(t *testing.T) {
 		if l.Source != "generator" || ev.GetFields()["parse.format"] != "tutorial" || ev.GetUser() == "" {
 			t.Fatalf("line %q parsed as %v", l.Text, &ev)
 		}
-		if ev.GetTime().AsTime().Before(clock.now.Add(-230*time.Second)) || ev.GetTime().AsTime().After(clock.now) {
+		if ev.GetTime().AsTime().Before(clk.Now().Add(-230*time.Second)) || ev.GetTime().AsTime().After(clk.Now()) {
 			t.Fatalf("line %q not stamped with the clock's time", l.Text)
 		}
 		if l.Label != nil {
@@ -85,15 +87,15 @@ func TestRunPacesAtRateOnTheClock(t *testing.T) {
 }
 
 func TestRunAsFastAsPossibleBatches(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	clk := clock.NewAutoFake(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	rec := &recorder{}
 	cfg := DefaultConfig()
 	cfg.Rate, cfg.Count, cfg.BatchLines, cfg.AnomalyRate = 0, 1234, 500, 0
-	if err := Run(context.Background(), cfg, rec, clock); err != nil {
+	if err := run(t, context.Background(), cfg, rec, clk); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.batches) != 3 || len(rec.all()) != 1234 || clock.slept != 0 {
-		t.Fatalf("%d batches, %d lines, slept %s", len(rec.batches), len(rec.all()), clock.slept)
+	if len(rec.batches) != 3 || len(rec.all()) != 1234 || slept(clk) != 0 {
+		t.Fatalf("%d batches, %d lines, slept %s", len(rec.batches), len(rec.all()), slept(clk))
 	}
 	for _, l := range rec.all() {
 		if l.Label != nil {
@@ -103,11 +105,11 @@ func TestRunAsFastAsPossibleBatches(t *testing.T) {
 }
 
 func TestRunStopsAfterDuration(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	clk := clock.NewAutoFake(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	rec := &recorder{}
 	cfg := DefaultConfig()
 	cfg.Rate, cfg.Duration, cfg.Seed = 10, time.Minute, 1
-	if err := Run(context.Background(), cfg, rec, clock); err != nil {
+	if err := run(t, context.Background(), cfg, rec, clk); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(rec.all()); n < 500 || n > 700 {
@@ -119,7 +121,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	cfg := DefaultConfig()
-	if err := Run(ctx, cfg, &recorder{}, RealClock{}); err != nil {
+	if err := run(t, ctx, cfg, &recorder{}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -14,7 +14,7 @@ func FuzzStdin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string, max uint8) {
 		limit := int(max%32) + 1
 		rec := &recorder{}
-		if err := Run(context.Background(), strings.NewReader(input), Config{MaxLineBytes: limit, BatchLines: 3}, rec); err != nil {
+		if err := New(strings.NewReader(input), Config{MaxLineBytes: limit, BatchLines: 3}).Run(context.Background(), rec); err != nil {
 			t.Fatal(err)
 		}
 		var want []string

@@ -9,13 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
-
-// Publisher writes a batch and returns once Kafka acknowledged it.
-type Publisher interface {
-	PublishRetry(ctx context.Context, lines []publish.Line) error
-}
 
 // Config of the stdin source.
 type Config struct {
@@ -28,11 +23,24 @@ type Config struct {
 	Grace time.Duration
 }
 
-// Run publishes r's lines with source "stdin" until EOF (then it returns nil, after the
-// last batch was acknowledged) or until ctx ends. A read blocked on an idle terminal or
-// pipe cannot be interrupted: when ctx ends Run returns at once and leaves that read to end
-// with the process.
-func Run(ctx context.Context, r io.Reader, cfg Config, pub Publisher) error {
+// Stdin is the stdin source: the lines of a reader, with source "stdin".
+type Stdin struct {
+	r   io.Reader
+	cfg Config
+}
+
+// New returns the source reading r.
+func New(r io.Reader, cfg Config) *Stdin { return &Stdin{r: r, cfg: cfg} }
+
+// Name is "stdin".
+func (*Stdin) Name() string { return "stdin" }
+
+// Run publishes the reader's lines until EOF (then it returns nil, after the last batch
+// was acknowledged) or until ctx ends. A read blocked on an idle terminal or pipe cannot
+// be interrupted: when ctx ends Run returns at once and leaves that read to end with the
+// process.
+func (s *Stdin) Run(ctx context.Context, pub source.Publisher) error {
+	r, cfg := s.r, s.cfg
 	if cfg.BatchLines <= 0 {
 		cfg.BatchLines = 500
 	}
@@ -42,7 +50,7 @@ func Run(ctx context.Context, r io.Reader, cfg Config, pub Publisher) error {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 5 * time.Second
 	}
-	pctx, cancel := publish.Grace(ctx, cfg.Grace)
+	pctx, cancel := source.Grace(ctx, cfg.Grace)
 	defer cancel()
 	g := &gate{}
 	done := make(chan error, 1)
@@ -96,9 +104,9 @@ func (g *gate) stop() bool {
 	return g.publishing
 }
 
-func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub Publisher, g *gate) error {
+func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publisher, g *gate) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	batch := make([]publish.Line, 0, cfg.BatchLines)
+	batch := make([]source.Line, 0, cfg.BatchLines)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -107,7 +115,7 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub Publisher, g *
 			return nil
 		}
 		defer g.leave()
-		if err := pub.PublishRetry(pctx, batch); err != nil {
+		if err := pub.Publish(pctx, batch); err != nil {
 			return fmt.Errorf("stdin: %w", err)
 		}
 		batch = batch[:0]
@@ -133,7 +141,7 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub Publisher, g *
 					cur = cur[:cfg.MaxLineBytes+1]
 				}
 				if len(cur) > 0 && !(len(cur) == 1 && cur[0] == '\r') { // blank lines are no events
-					batch = append(batch, publish.Line{Text: string(cur), Source: "stdin"})
+					batch = append(batch, source.Line{Text: string(cur), Source: "stdin"})
 				}
 			}
 			cur = cur[:0]
@@ -146,7 +154,7 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub Publisher, g *
 			}
 			cur = append(cur, chunk...)
 			if len(cur) > cfg.MaxLineBytes {
-				batch = append(batch, publish.Line{Text: string(cur[:cfg.MaxLineBytes+1]), Source: "stdin"})
+				batch = append(batch, source.Line{Text: string(cur[:cfg.MaxLineBytes+1]), Source: "stdin"})
 				cur = cur[:0]
 				skipping = true
 			}

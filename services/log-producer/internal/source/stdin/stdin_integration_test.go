@@ -33,7 +33,7 @@ func TestStdinToTheBroker(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := Run(ctx, strings.NewReader(in.String()), Config{BatchLines: 128}, publish.New(w, publish.Options{Topic: topic})); err != nil {
+	if err := New(strings.NewReader(in.String()), Config{BatchLines: 128}).Run(ctx, publish.New(w, publish.Options{Topic: topic})); err != nil {
 		t.Fatal(err)
 	}
 	msgs := kafkatest.ReadN(t, cfg, topic, 1000, 30*time.Second)

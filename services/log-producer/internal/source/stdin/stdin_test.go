@@ -9,23 +9,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
 type recorder struct {
 	mu      sync.Mutex
-	batches [][]publish.Line
+	batches [][]source.Line
 	fail    int
 }
 
-func (r *recorder) PublishRetry(ctx context.Context, lines []publish.Line) error {
+func (r *recorder) Publish(ctx context.Context, lines []source.Line) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail > 0 {
 		r.fail--
 		return errors.New("down")
 	}
-	r.batches = append(r.batches, append([]publish.Line(nil), lines...))
+	r.batches = append(r.batches, append([]source.Line(nil), lines...))
 	return nil
 }
 
@@ -59,7 +59,7 @@ func TestRunPublishesEverythingThenEndsAtEOF(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{}
-			if err := Run(context.Background(), strings.NewReader(tt.input), tt.cfg, rec); err != nil {
+			if err := New(strings.NewReader(tt.input), tt.cfg).Run(context.Background(), rec); err != nil {
 				t.Fatal(err)
 			}
 			if got := rec.texts(); strings.Join(got, "|") != strings.Join(tt.want, "|") {
@@ -72,7 +72,7 @@ func TestRunPublishesEverythingThenEndsAtEOF(t *testing.T) {
 func TestRunBatchesAPipe(t *testing.T) {
 	rec := &recorder{}
 	input := strings.Repeat("line\n", 1000)
-	if err := Run(context.Background(), strings.NewReader(input), Config{BatchLines: 300}, rec); err != nil {
+	if err := New(strings.NewReader(input), Config{BatchLines: 300}).Run(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.texts()) != 1000 {
@@ -92,7 +92,7 @@ func TestRunSendsAnInteractiveLineAtOnce(t *testing.T) {
 	pr, pw := io.Pipe()
 	rec := &recorder{}
 	done := make(chan error)
-	go func() { done <- Run(context.Background(), pr, Config{}, rec) }()
+	go func() { done <- New(pr, Config{}).Run(context.Background(), rec) }()
 	pw.Write([]byte("first\n"))
 	// The line must be published while the reader waits for more input.
 	for i := 0; len(rec.texts()) == 0; i++ {
@@ -116,7 +116,7 @@ func TestRunReturnsOnCancelWithAnOpenPipe(t *testing.T) {
 	defer pw.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- Run(ctx, pr, Config{Grace: time.Hour}, &recorder{}) }()
+	go func() { done <- New(pr, Config{Grace: time.Hour}).Run(ctx, &recorder{}) }()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
 type discard struct{ n int }
 
-func (d *discard) PublishRetry(_ context.Context, lines []publish.Line) error {
+func (d *discard) Publish(_ context.Context, lines []source.Line) error {
 	d.n += len(lines)
 	return nil
 }
@@ -30,11 +30,11 @@ func BenchmarkTailRead(b *testing.B) {
 	total := 0
 	for b.Loop() {
 		d := &discard{}
-		tl, err := New(Config{Paths: []string{path}, StartAt: "beginning"}, d, nil)
+		tl, err := New(Config{Paths: []string{path}, StartAt: "beginning"}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := tl.Poll(context.Background()); err != nil {
+		if err := tl.Poll(context.Background(), d); err != nil {
 			b.Fatal(err)
 		}
 		tl.Close()

@@ -21,14 +21,14 @@ func FuzzTail(f *testing.F) {
 			t.Fatal(err)
 		}
 		rec := &recorder{}
-		tl, err := New(Config{Paths: []string{path}, StartAt: "beginning", MaxLineBytes: limit, BatchLines: 3}, rec, nil)
+		tl, err := New(Config{Paths: []string{path}, StartAt: "beginning", MaxLineBytes: limit, BatchLines: 3}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer tl.Close()
 		for _, chunk := range []string{first, second} {
 			appendTo(t, path, chunk)
-			if err := tl.Poll(context.Background()); err != nil {
+			if err := tl.Poll(context.Background(), rec); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
 // Config of the file source.
@@ -58,15 +58,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Publisher writes a batch and returns once Kafka acknowledged it.
-type Publisher interface {
-	PublishRetry(ctx context.Context, lines []publish.Line) error
-}
-
-// Tailer follows the configured files. Run it once.
+// Tailer is the file source: it follows the configured files. Run it once.
 type Tailer struct {
 	cfg   Config
-	pub   Publisher
+	pub   source.Publisher // set by Run and Poll
 	log   *zap.Logger
 	files map[string]*file
 	state map[string]position
@@ -83,7 +78,7 @@ type file struct {
 }
 
 // New loads the saved positions.
-func New(cfg Config, pub Publisher, log *zap.Logger) (*Tailer, error) {
+func New(cfg Config, log *zap.Logger) (*Tailer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,14 +104,18 @@ func New(cfg Config, pub Publisher, log *zap.Logger) (*Tailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tailer{cfg: cfg, pub: pub, log: log, files: map[string]*file{}, state: st,
+	return &Tailer{cfg: cfg, log: log, files: map[string]*file{}, state: st,
 		br: bufio.NewReaderSize(nil, 64<<10)}, nil
 }
 
+// Name is "file".
+func (*Tailer) Name() string { return "file" }
+
 // Run polls until ctx ends, then closes the files. A batch being published when ctx ends
 // gets Config.Grace to be acknowledged and recorded.
-func (t *Tailer) Run(ctx context.Context) error {
-	pctx, cancel := publish.Grace(ctx, t.cfg.Grace)
+func (t *Tailer) Run(ctx context.Context, pub source.Publisher) error {
+	t.pub = pub
+	pctx, cancel := source.Grace(ctx, t.cfg.Grace)
 	defer cancel()
 	defer t.Close()
 	tick := time.NewTicker(t.cfg.PollInterval)
@@ -134,7 +133,10 @@ func (t *Tailer) Run(ctx context.Context) error {
 }
 
 // Poll checks every file once and publishes what is new (for tests and tools).
-func (t *Tailer) Poll(ctx context.Context) error { return t.poll(ctx, ctx) }
+func (t *Tailer) Poll(ctx context.Context, pub source.Publisher) error {
+	t.pub = pub
+	return t.poll(ctx, ctx)
+}
 
 // Close closes the open files.
 func (t *Tailer) Close() {
@@ -248,12 +250,12 @@ func (t *Tailer) drain(ctx, pctx context.Context, tf *file, final bool) error {
 			return err
 		}
 		if len(texts) > 0 {
-			lines := make([]publish.Line, len(texts))
+			lines := make([]source.Line, len(texts))
 			for i, s := range texts {
-				lines[i] = publish.Line{Text: s, Source: "file:" + tf.path,
+				lines[i] = source.Line{Text: s, Source: "file:" + tf.path,
 					IDKey: fmt.Sprintf("file:%d:%d:%d", tf.id.Dev, tf.id.Ino, starts[i])}
 			}
-			if err := t.pub.PublishRetry(pctx, lines); err != nil {
+			if err := t.pub.Publish(pctx, lines); err != nil {
 				return err
 			}
 		}

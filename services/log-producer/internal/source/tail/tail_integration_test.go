@@ -18,6 +18,7 @@ import (
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
 	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
 // stopAfter wraps a publisher and cancels the run once n lines were acknowledged.
@@ -29,8 +30,8 @@ type stopAfter struct {
 	cancel context.CancelFunc
 }
 
-func (s *stopAfter) PublishRetry(ctx context.Context, lines []publish.Line) error {
-	if err := s.pub.PublishRetry(ctx, lines); err != nil {
+func (s *stopAfter) Publish(ctx context.Context, lines []source.Line) error {
+	if err := s.pub.Publish(ctx, lines); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -71,11 +72,11 @@ func TestRestartMidFileNeitherLosesNorDuplicates(t *testing.T) {
 	ctx1, cancel1 := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel1()
 	first := &stopAfter{pub: pub, n: 600, cancel: cancel1}
-	tl1, err := New(tcfg, first, nil)
+	tl1, err := New(tcfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tl1.Run(ctx1); err != nil {
+	if err := tl1.Run(ctx1, first); err != nil {
 		t.Fatal(err)
 	}
 	if first.done < 600 || first.done >= 1500 {
@@ -86,11 +87,11 @@ func TestRestartMidFileNeitherLosesNorDuplicates(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel2()
 	second := &stopAfter{pub: pub, n: 2000 - first.done, cancel: cancel2}
-	tl2, err := New(tcfg, second, nil)
+	tl2, err := New(tcfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tl2.Run(ctx2); err != nil {
+	if err := tl2.Run(ctx2, second); err != nil {
 		t.Fatal(err)
 	}
 

@@ -9,16 +9,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logwarden/logwarden/services/log-producer/internal/publish"
+	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
 // recorder is a Publisher that keeps what it was given; failing makes it fail.
 type recorder struct {
-	lines   []publish.Line
+	lines   []source.Line
 	failing bool
 }
 
-func (r *recorder) PublishRetry(ctx context.Context, lines []publish.Line) error {
+func (r *recorder) Publish(ctx context.Context, lines []source.Line) error {
 	if r.failing {
 		return errors.New("kafka down")
 	}
@@ -46,17 +46,25 @@ func appendTo(t *testing.T, path string, s string) {
 	f.Close()
 }
 
-func newTailer(t *testing.T, cfg Config, pub Publisher) *Tailer {
+// bound is a Tailer with the publisher its polls write to.
+type bound struct {
+	*Tailer
+	pub source.Publisher
+}
+
+func (b bound) Poll(ctx context.Context) error { return b.Tailer.Poll(ctx, b.pub) }
+
+func newTailer(t *testing.T, cfg Config, pub source.Publisher) bound {
 	t.Helper()
-	tl, err := New(cfg, pub, nil)
+	tl, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tl.Close)
-	return tl
+	return bound{tl, pub}
 }
 
-func poll(t *testing.T, tl *Tailer) {
+func poll(t *testing.T, tl bound) {
 	t.Helper()
 	if err := tl.Poll(context.Background()); err != nil {
 		t.Fatal(err)
