@@ -33,7 +33,7 @@ func TestOfflineCommands(t *testing.T) {
 		want  []string
 	}{
 		{[]string{"classify"}, offlineLines, []string{`{"line":2,"anomalous":true`, `"rule_id":"sensitive-file"`, `{"line":3,"anomalous":false`}},
-		{[]string{"templates", "--in", filepath.Join(dir, "lines.log")}, "", []string{"\t<*> <*> <*> bob accessed file <*>\n"}},
+		{[]string{"templates", "--in", filepath.Join(dir, "lines.log")}, "", []string{"\t<*> bob accessed file <*>\n"}},
 		{[]string{"eval", "--in", dir}, "", []string{"F1        1.0000", "sensitive_file  line  1      1         1.0000  1/1"}},
 	}
 	for _, tt := range tests {

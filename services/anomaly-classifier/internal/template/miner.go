@@ -1,10 +1,9 @@
 package template
 
 import (
-	"container/list"
 	"encoding/hex"
 	"fmt"
-	"hash/fnv"
+	"hash/maphash"
 	"strings"
 )
 
@@ -19,7 +18,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration used everywhere (Loghub included).
-func DefaultConfig() Config { return Config{MaxClusters: 10000, Similarity: 0.6, Depth: 2} }
+func DefaultConfig() Config { return Config{MaxClusters: 10000, Similarity: 0.4, Depth: 2} }
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
@@ -42,154 +41,457 @@ type Match struct {
 	Count    int64  // lines seen by the template, this one included
 }
 
+// Stats are the miner's counters; all but Templates only grow.
+type Stats struct {
+	Templates int    // templates held now
+	Lines     uint64 // lines added
+	Created   uint64 // templates created
+	Evicted   uint64 // templates evicted to stay within MaxClusters
+}
+
 type cluster struct {
 	id     string
-	tokens []string
-	gen    []bool // positions generalised by merging (not masked values)
+	text   string   // template text; "" when stale
+	forms  []string // tokens
+	hashes []uint64 // hashBytes of forms
+	keys   []uint64 // token.key of forms
+	gen    []bool   // positions generalised by merging lines (not masked values)
+	caps   []bool   // positions holding a word in capitals
 	count  int64
 	leaf   *node
-	elem   *list.Element
-	text   string // cached template text; "" when stale
+	prev   *cluster // more recently used
+	next   *cluster // less recently used
 }
 
 type node struct {
-	children map[string]*node
+	parent   *node
+	key      uint64
+	children map[uint64]*node
 	clusters []*cluster
 }
 
+// maxChildren bounds a tree node's fan-out: further tokens go to the wildcard branch.
+const maxChildren = 100
+
+// Weights in the similarity: an equal word or an equal masked value counts 1
+// (a masked value is a token of its own, as Drain3's <NUM>); a position the
+// template generalised counts nothing (as in Drain), so a template cannot
+// absorb lines that share none of its words.
+const (
+	maskedWeight = 1.0
+	genWeight    = 0.0
+)
+
 // Miner mines templates. Not safe for concurrent use.
 type Miner struct {
-	cfg  Config
-	root map[int]*node // by token count
-	lru  *list.List    // front = most recent; values *cluster
-	buf  []string
+	cfg        Config
+	roots      [maxTokens + 1]*node // by token count
+	head, tail *cluster             // least recently used at tail
+	sc         scanner
+	stats      Stats
 }
 
 // New returns a Miner; cfg must be valid.
 func New(cfg Config) *Miner {
-	return &Miner{cfg: cfg, root: map[int]*node{}, lru: list.New()}
+	return &Miner{cfg: cfg, sc: newScanner()}
 }
 
 // Len is the number of templates held.
-func (m *Miner) Len() int { return m.lru.Len() }
+func (m *Miner) Len() int { return m.stats.Templates }
+
+// Stats returns the miner's counters.
+func (m *Miner) Stats() Stats { return m.stats }
 
 // Add assigns line to a template.
 func (m *Miner) Add(line string) Match {
-	toks := Mask(line, m.buf[:0])
-	m.buf = toks
-	leaf := m.leaf(toks)
-	best, bestSim := (*cluster)(nil), -1.0
-	for _, c := range leaf.clusters {
-		sim := similarity(c, toks)
-		if sim > bestSim {
-			best, bestSim = c, sim
-		}
-	}
-	if best != nil && bestSim >= m.cfg.Similarity {
-		for i, t := range toks {
-			if best.tokens[i] != t && !best.gen[i] {
-				best.tokens[i] = Wildcard
-				best.gen[i] = true
-				best.text = ""
+	toks := m.sc.scan(line)
+	m.stats.Lines++
+	var best *cluster
+	bestSim := -1.0
+	if leaf := m.find(toks); leaf != nil {
+		for _, c := range leaf.clusters {
+			if sim := similarity(c, toks); sim > bestSim {
+				best, bestSim = c, sim
 			}
 		}
-		best.count++
-		m.lru.MoveToFront(best.elem)
-		return Match{ID: best.id, Template: best.template(), Count: best.count}
 	}
-	c := &cluster{tokens: append([]string(nil), toks...), gen: make([]bool, len(toks)), count: 1, leaf: leaf}
-	c.text = strings.Join(c.tokens, " ")
-	h := fnv.New64a()
-	h.Write([]byte(c.text))
-	c.id = hex.EncodeToString(h.Sum(nil))
-	c.elem = m.lru.PushFront(c)
-	leaf.clusters = append(leaf.clusters, c)
-	if m.lru.Len() > m.cfg.MaxClusters {
-		m.evict(m.lru.Back().Value.(*cluster))
+	if best == nil || bestSim < m.cfg.Similarity {
+		c := m.create(toks, m.sc.buf)
+		return Match{ID: c.id, Template: c.text, New: true, Count: 1}
 	}
-	return Match{ID: c.id, Template: c.text, New: true, Count: 1}
+	for i := range toks {
+		if !best.gen[i] && best.hashes[i] != toks[i].hash {
+			best.gen[i] = true
+			best.hashes[i] = m.sc.wild
+			best.forms[i] = generalise(best.forms[i], best.keys[i] != 0 && best.keys[i] == toks[i].key)
+			best.text = ""
+		}
+	}
+	best.count++
+	m.touch(best)
+	return Match{ID: best.id, Template: best.template(), Count: best.count}
+}
+
+// similarity is the weighted share of positions where line and template are
+// equal, or -1 when the line cannot join the template whatever the
+// threshold: two neighbouring words differ (a value is one token, so two
+// differing words in a row are other wording: "Bye Bye" / "disconnected by"),
+// or a word in capitals differs from one in capitals (names of states,
+// protocols, methods: LOOKING/LEADING, HTTPS/SOCKS5).
+func similarity(c *cluster, toks []token) float64 {
+	if len(toks) == 0 {
+		return 1
+	}
+	same := 0.0
+	prevDiff := false
+	for i := range toks {
+		diff := false
+		switch {
+		case c.gen[i]:
+			same += genWeight
+		case c.hashes[i] != toks[i].hash:
+			if c.keys[i] != 0 && c.keys[i] == toks[i].key {
+				break // the same key with another value
+			}
+			if prevDiff || c.caps[i] && toks[i].kind&kindCaps != 0 {
+				return -1
+			}
+			diff = true
+		case toks[i].kind&kindPure != 0:
+			same += maskedWeight
+		default:
+			same++
+		}
+		prevDiff = diff
+	}
+	return same / float64(len(toks))
+}
+
+// generalise is the form of a position where lines differ: Wildcard, or
+// "key=<*>" when they share the key.
+func generalise(form string, keep bool) string {
+	if keep {
+		if k := strings.IndexAny(form, "=:"); k > 0 {
+			return form[:k+1] + Wildcard
+		}
+	}
+	return Wildcard
 }
 
 func (c *cluster) template() string {
-	if c.text == "" {
-		c.text = strings.Join(c.tokens, " ")
+	if c.text == "" && len(c.forms) > 0 {
+		c.text = strings.Join(c.forms, " ")
 	}
 	return c.text
 }
 
-func (m *Miner) evict(c *cluster) {
-	m.lru.Remove(c.elem)
-	cs := c.leaf.clusters
-	for i, x := range cs {
-		if x == c {
-			cs[i] = cs[len(cs)-1]
-			cs[len(cs)-1] = nil
-			c.leaf.clusters = cs[:len(cs)-1]
-			break
-		}
+// routeKey is a token's branch in the prefix tree: values ("<*>", "[<*>]")
+// and words glued to a number ("eth<*>", "jamie<*>": often names) share
+// one, so they never split lines before they are compared.
+func (m *Miner) routeKey(t token) uint64 {
+	if t.kind&(kindPure|kindGlued) != 0 {
+		return m.sc.wild
 	}
+	return t.hash
 }
 
-func (m *Miner) leaf(toks []string) *node {
-	n := m.root[len(toks)]
-	if n == nil {
-		n = &node{}
-		m.root[len(toks)] = n
-	}
-	for i := 0; i < m.cfg.Depth && i < len(toks); i++ {
-		key := toks[i]
-		if hasDigit(key) {
-			key = Wildcard
-		}
-		if n.children == nil {
-			n.children = map[string]*node{}
-		}
-		child := n.children[key]
+// find returns the leaf for toks, or nil if there is none yet.
+func (m *Miner) find(toks []token) *node {
+	n := m.roots[len(toks)]
+	for i := 0; n != nil && i < m.cfg.Depth && i < len(toks); i++ {
+		child := n.children[m.routeKey(toks[i])]
 		if child == nil {
-			if len(n.children) >= 100 { // bounded fan-out: overflow goes to the wildcard branch
-				key = Wildcard
-				child = n.children[key]
-			}
-			if child == nil {
-				child = &node{}
-				n.children[key] = child
-			}
+			child = n.children[m.sc.wild]
 		}
 		n = child
 	}
 	return n
 }
 
-// maskedWeight is what a masked value equal in line and template counts for:
-// less than a word (it tells little), more than nothing (lines that are mostly
-// values still group).
-const maskedWeight = 0.5
-
-// similarity is the share of tokens equal to the template's, positions the
-// template generalised by merging not counted (as in Drain); masked values
-// (<*> in both) count maskedWeight.
-func similarity(c *cluster, toks []string) float64 {
-	if len(toks) == 0 {
-		return 1
+// leaf returns the leaf for a new template with the given route keys,
+// creating the path.
+func (m *Miner) leaf(keys func(i int) uint64, length int) *node {
+	n := m.roots[length]
+	if n == nil {
+		n = &node{key: uint64(length)}
+		m.roots[length] = n
 	}
-	same := 0.0
-	for i, t := range toks {
-		if !c.gen[i] && c.tokens[i] == t {
-			if t == Wildcard {
-				same += maskedWeight
-			} else {
-				same++
-			}
+	for i := 0; i < m.cfg.Depth && i < length; i++ {
+		key := keys(i)
+		child := n.children[key]
+		if child == nil && key != m.sc.wild && len(n.children) >= maxChildren {
+			key = m.sc.wild
+			child = n.children[key]
 		}
+		if child == nil {
+			if n.children == nil {
+				n.children = map[uint64]*node{}
+			}
+			child = &node{parent: n, key: key}
+			n.children[key] = child
+		}
+		n = child
 	}
-	return same / float64(len(toks))
+	return n
 }
 
-func hasDigit(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
+// create makes a template of toks (forms in buf) and makes room for it.
+func (m *Miner) create(toks []token, buf []byte) *cluster {
+	var b strings.Builder
+	size := len(toks)
+	for _, t := range toks {
+		size += int(t.end - t.off)
+	}
+	b.Grow(size)
+	for i, t := range toks {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.Write(buf[t.off:t.end])
+	}
+	text := b.String()
+	c := &cluster{
+		text:   text,
+		forms:  make([]string, len(toks)),
+		hashes: make([]uint64, len(toks)),
+		keys:   make([]uint64, len(toks)),
+		gen:    make([]bool, len(toks)),
+		caps:   make([]bool, len(toks)),
+		count:  1,
+	}
+	pos := 0
+	for i, t := range toks {
+		l := int(t.end - t.off)
+		c.forms[i] = text[pos : pos+l]
+		c.hashes[i] = t.hash
+		c.keys[i] = t.key
+		c.caps[i] = t.kind&kindCaps != 0
+		pos += l + 1
+	}
+	c.id = templateID(text)
+	c.leaf = m.leaf(func(i int) uint64 { return m.routeKey(toks[i]) }, len(toks))
+	m.stats.Created++
+	m.insert(c)
+	return c
+}
+
+// templateID is the first 16 hex digits of the FNV-1a 64 hash of text.
+func templateID(text string) string {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(text); i++ {
+		h ^= uint64(text[i])
+		h *= 1099511628211
+	}
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(h >> (56 - 8*i))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// insert adds c (its leaf set) as the most recently used template and evicts
+// the least recently used beyond MaxClusters.
+func (m *Miner) insert(c *cluster) {
+	c.leaf.clusters = append(c.leaf.clusters, c)
+	c.next = m.head
+	if m.head != nil {
+		m.head.prev = c
+	}
+	m.head = c
+	if m.tail == nil {
+		m.tail = c
+	}
+	m.stats.Templates++
+	for m.stats.Templates > m.cfg.MaxClusters {
+		m.evict(m.tail)
+		m.stats.Evicted++
+	}
+}
+
+// touch makes c the most recently used template.
+func (m *Miner) touch(c *cluster) {
+	if m.head == c {
+		return
+	}
+	m.unlink(c)
+	c.next = m.head
+	m.head.prev = c
+	m.head = c
+	if m.tail == nil {
+		m.tail = c
+	}
+}
+
+func (m *Miner) unlink(c *cluster) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		m.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		m.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
+// evict removes c, and the tree nodes it leaves empty.
+func (m *Miner) evict(c *cluster) {
+	m.unlink(c)
+	m.stats.Templates--
+	n := c.leaf
+	cs := n.clusters
+	for i, x := range cs {
+		if x == c {
+			copy(cs[i:], cs[i+1:])
+			cs[len(cs)-1] = nil
+			n.clusters = cs[:len(cs)-1]
+			break
+		}
+	}
+	for n.parent != nil && len(n.clusters) == 0 && len(n.children) == 0 {
+		delete(n.parent.children, n.key)
+		n = n.parent
+	}
+	if n.parent == nil && len(n.clusters) == 0 && len(n.children) == 0 {
+		m.roots[n.key] = nil // a root's key is its token count
+	}
+	c.leaf = nil
+}
+
+// TemplateState is one template as Snapshot exports it and Restore reads it
+// back: what a restart needs to keep template ids and counts.
+type TemplateState struct {
+	ID       string `json:"id"`
+	Template string `json:"template"` // tokens joined by single spaces
+	// Generalised are the token positions that became <*> (or key=<*>)
+	// because lines differed there, as opposed to masked values.
+	Generalised []int `json:"generalised,omitempty"`
+	Count       int64 `json:"count"`
+}
+
+// Snapshot returns the templates held, most recently used first. It is
+// cheap: one small struct per template, the strings are shared.
+func (m *Miner) Snapshot() []TemplateState {
+	out := make([]TemplateState, 0, m.stats.Templates)
+	for c := m.head; c != nil; c = c.next {
+		st := TemplateState{ID: c.id, Template: c.template(), Count: c.count}
+		for i, g := range c.gen {
+			if g {
+				st.Generalised = append(st.Generalised, i)
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Restore replaces the miner's templates by states, most recently used
+// first as Snapshot returns them; beyond MaxClusters the least recent are
+// dropped. A template is placed as if its line had just been added, so lines
+// find it again under the same configuration. The states are checked first:
+// on an error (naming the bad state) the miner is unchanged. The counters of
+// Stats other than Templates are not touched.
+func (m *Miner) Restore(states []TemplateState) error {
+	if len(states) > m.cfg.MaxClusters {
+		states = states[:m.cfg.MaxClusters]
+	}
+	built := make([]*cluster, len(states))
+	for k, st := range states {
+		c, err := m.restored(st)
+		if err != nil {
+			return fmt.Errorf("template state %d (%q): %w", k, st.ID, err)
+		}
+		built[k] = c
+	}
+	m.roots = [maxTokens + 1]*node{}
+	m.head, m.tail = nil, nil
+	m.stats.Templates = 0
+	for k := len(built) - 1; k >= 0; k-- {
+		c := built[k]
+		keys := make([]uint64, 0, m.cfg.Depth)
+		for i := 0; i < m.cfg.Depth && i < len(c.forms); i++ {
+			if f := c.forms[i]; c.gen[i] || isPureForm(f) || isGluedForm(f) {
+				keys = append(keys, m.sc.wild)
+			} else {
+				keys = append(keys, c.hashes[i])
+			}
+		}
+		c.leaf = m.leaf(func(i int) uint64 { return keys[i] }, len(c.forms))
+		m.insert(c)
+	}
+	return nil
+}
+
+// restored builds (without placing it) the template of st.
+func (m *Miner) restored(st TemplateState) (*cluster, error) {
+	if st.ID == "" {
+		return nil, fmt.Errorf("empty id")
+	}
+	if st.Count < 1 {
+		return nil, fmt.Errorf("count %d, want ≥ 1", st.Count)
+	}
+	var forms []string
+	if st.Template != "" {
+		forms = strings.Split(st.Template, " ")
+	}
+	if len(forms) > maxTokens {
+		return nil, fmt.Errorf("%d tokens, at most %d", len(forms), maxTokens)
+	}
+	c := &cluster{
+		id:     st.ID,
+		text:   st.Template,
+		forms:  forms,
+		hashes: make([]uint64, len(forms)),
+		keys:   make([]uint64, len(forms)),
+		gen:    make([]bool, len(forms)),
+		caps:   make([]bool, len(forms)),
+		count:  st.Count,
+	}
+	for i, f := range forms {
+		if f == "" || strings.ContainsAny(f, " \t\n\r\v\f") {
+			return nil, fmt.Errorf("token %d is empty or holds white space", i)
+		}
+		c.hashes[i] = maphash.String(m.sc.seed, f)
+		c.keys[i] = m.sc.keyHash([]byte(f))
+		c.caps[i] = !strings.Contains(f, Wildcard) && isCaps(trimPunct(f))
+	}
+	for _, i := range st.Generalised {
+		if i < 0 || i >= len(forms) {
+			return nil, fmt.Errorf("generalised position %d out of range", i)
+		}
+		c.gen[i] = true
+		c.hashes[i] = m.sc.wild
+	}
+	return c, nil
+}
+
+// isPureForm: a form of values and punctuation only ("<*>", "[<*>],").
+func isPureForm(f string) bool {
+	rest := strings.ReplaceAll(f, Wildcard, "")
+	if len(rest) == len(f) {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := charClass[rest[i]]; c&(cDigit|cLower|cUpper) != 0 || rest[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// isGluedForm: a form with a word glued to a value ("eth<*>").
+func isGluedForm(f string) bool {
+	for k := strings.Index(f, Wildcard); k >= 0; {
+		if k > 0 && charClass[f[k-1]]&(cLower|cUpper) != 0 {
 			return true
 		}
+		n := strings.Index(f[k+1:], Wildcard)
+		if n < 0 {
+			break
+		}
+		k += 1 + n
 	}
 	return false
 }
