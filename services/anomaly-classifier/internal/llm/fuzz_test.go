@@ -131,3 +131,33 @@ func FuzzFencedPrompt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactURL: whatever the endpoint looks like, the password before "@" and the
+// query never survive redaction.
+func FuzzRedactURL(f *testing.F) {
+	f.Add("admin", "hunter2-secret", "llm.internal:8080/v1", "api-key=sk-secret")
+	f.Add("", "tok/en@x", "host", "")
+	f.Add("u", "p%zz", "h:bad port/v1", "a=b#frag")
+	f.Add("admin", "pa?ss-secret", "llm.internal/v1", "")
+	f.Add("admin", "secret", "llm.internal/v1", "mail=a@b-secret-token")
+	f.Fuzz(func(t *testing.T, user, pass, rest, query string) {
+		raw := "https://" + user + ":" + pass + "@" + rest
+		if query != "" {
+			raw += "?" + query
+		}
+		got := redactURL(raw)
+		shown := func(secret string) bool { // in the output, and not because it is also part of the host or path
+			return len(secret) >= 6 && strings.Contains(got, secret) && !strings.Contains(rest, secret) &&
+				!strings.Contains("https://REDACTED@?", secret)
+		}
+		if shown(pass) {
+			t.Fatalf("redactURL(%q) = %q keeps the password", raw, got)
+		}
+		if shown(user) {
+			t.Fatalf("redactURL(%q) = %q keeps the user", raw, got)
+		}
+		if shown(query) {
+			t.Fatalf("redactURL(%q) = %q keeps the query", raw, got)
+		}
+	})
+}

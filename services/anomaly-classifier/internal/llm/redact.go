@@ -11,16 +11,19 @@ import (
 // replaced by "REDACTED", whether or not the URL parses, so an error about a malformed
 // OPENAI_BASE_URL never echoes its password.
 func redactURL(raw string) string {
-	s, query := raw, false
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		s, query = s[:i], true
+	head, tail, query := raw, "", false
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		head, tail, query = raw[:i], raw[i:], true
 	}
-	scheme, rest := "", s
-	if i := strings.Index(s, "://"); i >= 0 {
-		scheme, rest = s[:i+3], s[i+3:]
+	scheme, rest := "", head
+	if i := strings.Index(head, "://"); i >= 0 {
+		scheme, rest = head[:i+3], head[i+3:]
 	}
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 { // also an "@" after a "/" in a password
-		rest = "REDACTED@" + rest[i+1:]
+	switch {
+	case strings.Contains(tail, "@"):
+		rest = "REDACTED" // a "?" or "#" inside the user information: show nothing of it
+	case strings.Contains(rest, "@"):
+		rest = "REDACTED@" + rest[strings.LastIndexByte(rest, '@')+1:] // also an "@" after a "/" in a password
 	}
 	out := scheme + rest
 	if query {
