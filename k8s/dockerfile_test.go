@@ -68,7 +68,7 @@ func (s dockerStage) instr(name string) []string {
 }
 
 func TestDockerfiles(t *testing.T) {
-	ports := map[string]string{"log-producer": "8081", "anomaly-classifier": "8082", "slack-notifier": "8083"}
+	ports := map[string]string{"log-producer": "8081 9081", "anomaly-classifier": "8082", "slack-notifier": "8083"} // the producer: ingest API, ops
 	for _, n := range services {
 		t.Run(n, func(t *testing.T) {
 			stages := parseDockerfile(t, filepath.Join(repoRoot, "services", n, "Dockerfile"))
