@@ -6,9 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logwarden/logwarden/pkg/config"
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/obs"
+	"github.com/logwarden/logwarden/pkg/retry"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/deliver"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/group"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/service"
 )
 
 // Config is the service's root configuration. Every key has an environment form:
@@ -16,7 +20,7 @@ import (
 type Config struct {
 	Kafka           kafkax.Config  `mapstructure:"kafka"`
 	Log             obs.LogConfig  `mapstructure:"log"`
-	HTTP            HTTPConfig     `mapstructure:"http"`
+	HTTP            obs.HTTPConfig `mapstructure:"http"`
 	AlertsTopic     string         `mapstructure:"alerts_topic" desc:"topic of the alerts to notify about"`
 	GroupID         string         `mapstructure:"group_id" desc:"consumer group id"`
 	TopicPartitions int            `mapstructure:"topic_partitions" desc:"partitions of alerts and alerts.dlq when created at start"`
@@ -28,18 +32,14 @@ type Config struct {
 	Consumer        ConsumerConfig `mapstructure:"consumer"`
 }
 
-// HTTPConfig is the ops server.
-type HTTPConfig struct {
-	Addr string `mapstructure:"addr" desc:"listen address of /healthz, /readyz and /metrics"`
-}
-
 // SlackConfig selects the Slack destination: a webhook, or a bot token and channel.
 type SlackConfig struct {
 	WebhookURL    string            `mapstructure:"webhook_url" desc:"Slack incoming webhook URL (secret)"`
 	BotToken      string            `mapstructure:"bot_token" desc:"Slack bot token xoxb-… (secret); with slack.channel, threads follow-ups"`
 	Channel       string            `mapstructure:"channel" desc:"default channel for the bot token"`
 	APIURL        string            `mapstructure:"api_url" desc:"Slack Web API base URL (tests, proxies)"`
-	RatePerSecond float64           `mapstructure:"rate_per_second" desc:"max messages per second per destination"`
+	RatePerSecond float64           `mapstructure:"rate_per_second" desc:"max messages per second per destination (a webhook, or a bot channel)"`
+	OverflowAfter time.Duration     `mapstructure:"overflow_after" desc:"a destination's backlog beyond what rate_per_second sends in this time is folded into one \"N more alerts\" message (0: never)"`
 	Routes        map[string]string `mapstructure:"routes" desc:"channel per severity for the bot token, e.g. critical=#sec-oncall"`
 	Timeout       time.Duration     `mapstructure:"timeout" desc:"timeout of one HTTP request to Slack or a webhook"`
 }
@@ -56,18 +56,16 @@ type TeamsConfig struct {
 
 // RetryConfig is the backoff of transient failures.
 type RetryConfig struct {
-	BackoffMin time.Duration `mapstructure:"backoff_min" desc:"first retry delay after a transient failure"`
-	BackoffMax time.Duration `mapstructure:"backoff_max" desc:"cap of the exponential retry delay"`
+	BackoffMin    time.Duration `mapstructure:"backoff_min" desc:"first retry delay after a transient failure"`
+	BackoffMax    time.Duration `mapstructure:"backoff_max" desc:"cap of the exponential retry delay"`
+	MaxRetryAfter time.Duration `mapstructure:"max_retry_after" desc:"longest wait a 429's Retry-After can impose on its destination (the other destinations keep posting)"`
 }
 
-// ConsumerConfig is the part of kafkax.ConsumerConfig the service exposes.
+// ConsumerConfig is the consumer-group settings the service exposes.
 type ConsumerConfig struct {
-	MaxInFlight       int           `mapstructure:"max_in_flight" desc:"max alerts held unacknowledged (waiting for their group's message)"`
-	CommitInterval    time.Duration `mapstructure:"commit_interval" desc:"how often acknowledged offsets are committed"`
-	SessionTimeout    time.Duration `mapstructure:"session_timeout" desc:"group session timeout"`
-	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval" desc:"group heartbeat interval"`
-	StartOffset       string        `mapstructure:"start_offset" desc:"where a new group starts: earliest or latest"`
-	ShutdownGrace     time.Duration `mapstructure:"shutdown_grace" desc:"time allowed after SIGTERM to finish in-flight work and commit"`
+	kafkax.MemberConfig `mapstructure:",squash"`
+	MaxInFlight         int           `mapstructure:"max_in_flight" desc:"max alerts held unacknowledged (waiting for their group's message)"`
+	CommitInterval      time.Duration `mapstructure:"commit_interval" desc:"how often acknowledged offsets are committed"`
 }
 
 // DefaultConfig runs on a laptop against `make kafka-up`, printing to stdout.
@@ -76,30 +74,39 @@ func DefaultConfig() Config {
 	return Config{
 		Kafka:           kafkax.DefaultConfig(),
 		Log:             obs.DefaultLogConfig(),
-		HTTP:            HTTPConfig{Addr: ":8083"},
+		HTTP:            obs.HTTPConfig{Addr: ":8083"},
 		AlertsTopic:     "alerts",
 		GroupID:         "slack-notifier",
 		TopicPartitions: 6,
-		Slack:           SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1, Routes: map[string]string{}, Timeout: 10 * time.Second},
-		Group:           group.DefaultConfig(),
-		Retry:           RetryConfig{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
-		Consumer: ConsumerConfig{
-			MaxInFlight: 10000, CommitInterval: cc.CommitInterval, SessionTimeout: cc.SessionTimeout,
-			HeartbeatInterval: cc.HeartbeatInterval, StartOffset: cc.StartOffset, ShutdownGrace: cc.ShutdownGrace,
-		},
+		Slack: SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1, OverflowAfter: 30 * time.Second,
+			Routes: map[string]string{}, Timeout: 10 * time.Second},
+		Group:    group.DefaultConfig(),
+		Retry:    RetryConfig{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second, MaxRetryAfter: time.Minute},
+		Consumer: ConsumerConfig{MemberConfig: cc.Member(), MaxInFlight: 10000, CommitInterval: cc.CommitInterval},
 	}
 }
 
-// ConsumerConfig builds the kafkax consumer settings.
+// consumerConfig builds the kafkax consumer settings.
 func (c *Config) consumerConfig() kafkax.ConsumerConfig {
-	cc := kafkax.DefaultConsumerConfig(c.GroupID, c.AlertsTopic)
+	cc := c.Consumer.Apply(kafkax.DefaultConsumerConfig(c.GroupID, c.AlertsTopic))
 	cc.MaxInFlight = c.Consumer.MaxInFlight
 	cc.CommitInterval = c.Consumer.CommitInterval
-	cc.SessionTimeout = c.Consumer.SessionTimeout
-	cc.HeartbeatInterval = c.Consumer.HeartbeatInterval
-	cc.StartOffset = c.Consumer.StartOffset
-	cc.ShutdownGrace = c.Consumer.ShutdownGrace
 	return cc
+}
+
+// Options are the service's options; s is the destination.
+func (c *Config) Options(s deliver.Sink) service.Options {
+	return service.Options{
+		Service: serviceName, Kafka: c.Kafka, Consumer: c.consumerConfig(), Writer: kafkax.DefaultWriterConfig(),
+		Partitions: c.TopicPartitions, HTTP: c.HTTP, Sink: s,
+		Delivery: deliver.Options{Group: c.Group, RatePerSecond: c.Slack.RatePerSecond, OverflowAfter: c.Slack.OverflowAfter,
+			Retry: retry.Policy{Initial: c.Retry.BackoffMin, Max: c.Retry.BackoffMax, Jitter: 0.2, MaxRetryAfter: c.Retry.MaxRetryAfter}},
+	}
+}
+
+// keyError is the one validation error style: "key (ENV_NAME): message".
+func keyError(key, format string, args ...any) error {
+	return fmt.Errorf("%s (%s): %s", key, config.EnvName(key), fmt.Sprintf(format, args...))
 }
 
 func checkURL(key, u string) error {
@@ -108,7 +115,7 @@ func checkURL(key, u string) error {
 	}
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return fmt.Errorf("%s: not an http(s) URL", key) // the value may be a secret: not echoed
+		return keyError(key, "not an http(s) URL") // the value may be a secret: not echoed
 	}
 	return nil
 }
@@ -121,48 +128,66 @@ func (c *Config) Validate() error {
 	if err := c.Log.Validate(); err != nil {
 		return err
 	}
-	if c.AlertsTopic == "" {
-		return fmt.Errorf("alerts_topic: empty")
+	if err := c.HTTP.Validate(); err != nil {
+		return err
 	}
-	if c.GroupID == "" {
-		return fmt.Errorf("group_id: empty")
+	switch {
+	case c.AlertsTopic == "":
+		return keyError("alerts_topic", "required")
+	case c.GroupID == "":
+		return keyError("group_id", "required")
+	case c.TopicPartitions <= 0:
+		return keyError("topic_partitions", "must be > 0, got %d", c.TopicPartitions)
 	}
-	if c.TopicPartitions <= 0 {
-		return fmt.Errorf("topic_partitions: must be > 0")
-	}
-	for k, u := range map[string]string{"slack.webhook_url": c.Slack.WebhookURL, "slack.api_url": c.Slack.APIURL,
-		"webhook.url": c.Webhook.URL, "teams.webhook_url": c.Teams.WebhookURL} {
-		if err := checkURL(k, u); err != nil {
+	for _, k := range []struct{ key, url string }{{"slack.webhook_url", c.Slack.WebhookURL}, {"slack.api_url", c.Slack.APIURL},
+		{"webhook.url", c.Webhook.URL}, {"teams.webhook_url", c.Teams.WebhookURL}} {
+		if err := checkURL(k.key, k.url); err != nil {
 			return err
 		}
 	}
 	if c.Slack.BotToken != "" && c.Slack.Channel == "" {
-		return fmt.Errorf("slack.channel: required with slack.bot_token")
+		return keyError("slack.channel", "required with slack.bot_token")
 	}
 	for sev := range c.Slack.Routes {
 		switch strings.ToLower(sev) {
 		case "critical", "high", "medium", "low", "info":
 		default:
-			return fmt.Errorf("slack.routes: unknown severity %q", sev)
+			return keyError("slack.routes", "unknown severity %q (critical, high, medium, low, info)", sev)
 		}
 	}
-	if c.Slack.RatePerSecond < 0 {
-		return fmt.Errorf("slack.rate_per_second: must be >= 0")
-	}
-	if c.Slack.Timeout <= 0 {
-		return fmt.Errorf("slack.timeout: must be > 0")
+	switch {
+	case c.Slack.RatePerSecond < 0:
+		return keyError("slack.rate_per_second", "must be >= 0, got %g", c.Slack.RatePerSecond)
+	case c.Slack.OverflowAfter < 0:
+		return keyError("slack.overflow_after", "must be >= 0, got %s", c.Slack.OverflowAfter)
+	case c.Slack.Timeout <= 0:
+		return keyError("slack.timeout", "must be > 0, got %s", c.Slack.Timeout)
 	}
 	if err := c.Group.Validate(); err != nil {
 		return err
 	}
-	if c.Retry.BackoffMin <= 0 || c.Retry.BackoffMax < c.Retry.BackoffMin {
-		return fmt.Errorf("retry.backoff_min, retry.backoff_max: need 0 < min <= max")
-	}
-	if c.Consumer.MaxInFlight <= 0 {
-		return fmt.Errorf("consumer.max_in_flight: must be > 0")
+	switch {
+	case c.Retry.BackoffMin <= 0:
+		return keyError("retry.backoff_min", "must be > 0, got %s", c.Retry.BackoffMin)
+	case c.Retry.BackoffMax < c.Retry.BackoffMin:
+		return keyError("retry.backoff_max", "must be >= retry.backoff_min (%s), got %s", c.Retry.BackoffMin, c.Retry.BackoffMax)
+	case c.Retry.MaxRetryAfter <= 0:
+		return keyError("retry.max_retry_after", "must be > 0, got %s", c.Retry.MaxRetryAfter)
+	case c.Consumer.MaxInFlight <= 0:
+		return keyError("consumer.max_in_flight", "must be > 0, got %d", c.Consumer.MaxInFlight)
+	case c.Consumer.CommitInterval <= 0:
+		return keyError("consumer.commit_interval", "must be > 0, got %s", c.Consumer.CommitInterval)
+	case c.Consumer.StartOffset != "earliest" && c.Consumer.StartOffset != "latest":
+		return keyError("consumer.start_offset", "%q is not earliest or latest", c.Consumer.StartOffset)
+	case c.Consumer.HeartbeatInterval <= 0:
+		return keyError("consumer.heartbeat_interval", "must be > 0, got %s", c.Consumer.HeartbeatInterval)
+	case c.Consumer.SessionTimeout < 3*c.Consumer.HeartbeatInterval:
+		return keyError("consumer.session_timeout", "must be at least 3 × consumer.heartbeat_interval (%s), got %s", c.Consumer.HeartbeatInterval, c.Consumer.SessionTimeout)
+	case c.Consumer.ShutdownGrace <= 0:
+		return keyError("consumer.shutdown_grace", "must be > 0, got %s", c.Consumer.ShutdownGrace)
 	}
 	if err := c.consumerConfig().Validate(); err != nil {
-		return fmt.Errorf("consumer.%w", err)
+		return fmt.Errorf("consumer: %w", err)
 	}
 	return nil
 }

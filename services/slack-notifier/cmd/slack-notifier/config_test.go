@@ -31,7 +31,8 @@ func TestConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, func(c *Config) string {
-			return fmt.Sprint(c.HTTP.Addr, c.AlertsTopic, c.GroupID, c.Group.By, c.Group.Wait, c.Group.Interval, c.Group.RepeatInterval, c.Slack.RatePerSecond, c.Consumer.MaxInFlight)
+			return fmt.Sprint(c.HTTP.Addr, c.AlertsTopic, c.GroupID, c.Group.By, c.Group.Wait, c.Group.Interval, c.Group.RepeatInterval, c.Slack.RatePerSecond,
+				c.Consumer.MaxInFlight, " ", c.Slack.OverflowAfter, c.Retry.MaxRetryAfter, c.Consumer.SessionTimeout, c.Consumer.StartOffset)
 		}, ""},
 		{"env names", map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/x", "GROUP_BY": "entity,severity",
 			"GROUP_WAIT": "0s", "ALERTS_TOPIC": "a2", "SLACK_RATE_PER_SECOND": "5", "HTTP_ADDR": ":9"}, func(c *Config) string {
@@ -40,13 +41,18 @@ func TestConfig(t *testing.T) {
 		{"routes", map[string]string{"SLACK_ROUTES": "critical=#sec-oncall,high=#sec"}, func(c *Config) string {
 			return fmt.Sprint(c.Slack.Routes)
 		}, ""},
-		{"bad route", map[string]string{"SLACK_ROUTES": "urgent=#x"}, nil, "slack.routes"},
-		{"bad group_by", map[string]string{"GROUP_BY": "host"}, nil, "group.by"},
-		{"bot token needs a channel", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, nil, "slack.channel"},
-		{"webhook must be http(s), secret not echoed", map[string]string{"SLACK_WEBHOOK_URL": "ftp://secret-value"}, nil, "slack.webhook_url"},
+		{"bad route", map[string]string{"SLACK_ROUTES": "urgent=#x"}, nil, "slack.routes (SLACK_ROUTES): "},
+		{"bad group_by", map[string]string{"GROUP_BY": "host"}, nil, "group.by (GROUP_BY): "},
+		{"bot token needs a channel", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, nil, "slack.channel (SLACK_CHANNEL): "},
+		{"webhook must be http(s), secret not echoed", map[string]string{"SLACK_WEBHOOK_URL": "ftp://secret-value"}, nil, "slack.webhook_url (SLACK_WEBHOOK_URL): "},
+		{"Retry-After cap", map[string]string{"RETRY_MAX_RETRY_AFTER": "0s"}, nil, "retry.max_retry_after (RETRY_MAX_RETRY_AFTER): "},
+		{"overflow bound", map[string]string{"SLACK_OVERFLOW_AFTER": "-1s"}, nil, "slack.overflow_after (SLACK_OVERFLOW_AFTER): "},
+		{"backoff order", map[string]string{"RETRY_BACKOFF_MAX": "1ms"}, nil, "retry.backoff_max (RETRY_BACKOFF_MAX): "},
+		{"session vs heartbeat", map[string]string{"CONSUMER_SESSION_TIMEOUT": "1s"}, nil, "consumer.session_timeout (CONSUMER_SESSION_TIMEOUT): "},
+		{"start offset", map[string]string{"CONSUMER_START_OFFSET": "middle"}, nil, "consumer.start_offset (CONSUMER_START_OFFSET): "},
 	}
 	want := map[string]string{
-		"defaults":  ":8083alertsslack-notifier[fingerprint] 10s 1m0s 4h0m0s 1 10000",
+		"defaults":  ":8083alertsslack-notifier[fingerprint] 10s 1m0s 4h0m0s 1 10000 30s 1m0s 10searliest",
 		"routes":    "map[critical:#sec-oncall high:#sec]",
 		"env names": "true [entity severity] 0sa25:9",
 	}

@@ -84,8 +84,8 @@ func parsePost(t *testing.T, body []byte) delivered {
 			}
 		}
 		for _, e := range b.Elements {
-			if _, g, ok := strings.Cut(e.Text, "group fingerprint="); ok {
-				d.group = g
+			if _, g, ok := strings.Cut(e.Text, "group `fingerprint="); ok {
+				d.group = strings.TrimSuffix(g, "`")
 			}
 		}
 	}

@@ -2,14 +2,15 @@ package deliver
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/logwarden/logwarden/pkg/clock"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/pkg/retry"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/group"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/notify"
 )
@@ -20,103 +21,100 @@ type Sink interface {
 	Name() string
 }
 
-// Clock is the time source (a fake one in tests).
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
+// Router is implemented by a sink with several destinations that are rate limited
+// separately (a bot token's channels): each destination gets its own queue and pacing.
+// Sinks without it are one destination.
+type Router interface {
+	Destination(n notify.Notification) string
 }
 
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now is time.Now.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// After is time.After.
-func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// Receipt is the delivery accounting of one alert. The pipeline settles it exactly once:
+// Ack when a notification covering the alert was accepted (or the alert is a
+// redelivery of one already taken), Reject when its notification was refused for good
+// (the alert then belongs in the dead-letter topic with reason). An alert whose
+// notification is still pending when the pipeline stops is not settled at all.
+type Receipt interface {
+	Ack(ctx context.Context) error
+	Reject(ctx context.Context, reason error) error
+}
 
 // Options configure a Pipeline.
 type Options struct {
-	Group         group.Config
-	RatePerSecond float64       // per destination; <= 0: unlimited
-	BackoffMin    time.Duration // first retry delay
-	BackoffMax    time.Duration // cap
-	Clock         Clock
-	Log           *zap.Logger
-	Metrics       *Metrics
-	// Done is called once per batch, from the pipeline goroutine, after delivery (err ==
-	// nil) or a permanent failure (err != nil: the caller dead-letters the tokens).
-	Done func(ctx context.Context, b group.Batch, err error)
+	Group group.Config
+	// RatePerSecond is the pace of each destination (<= 0: unlimited).
+	RatePerSecond float64
+	// OverflowAfter bounds a destination's backlog: what RatePerSecond cannot send within
+	// it is folded into one "N more alerts" message (<= 0, or no rate: never folded).
+	OverflowAfter time.Duration
+	// Retry is the schedule of transient failures; its Clock is replaced by Clock. It
+	// should cap Retry-After (MaxRetryAfter): a destination waits, the others do not.
+	Retry   retry.Policy
+	Clock   clock.Clock
+	Log     *zap.Logger
+	Metrics *Metrics
 }
 
-// Metrics are the notifier's numbers.
-type Metrics struct {
-	Posts  *prometheus.CounterVec
-	Groups prometheus.Gauge
-}
-
-// NewMetrics registers the metrics on reg (nil: unregistered).
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		Posts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_slack_posts_total",
-			Help: "Notification attempts by outcome (ok, retry, rate_limited, failed, dead_letter)."}, []string{"outcome"}),
-		Groups: prometheus.NewGauge(prometheus.GaugeOpts{Name: "logwarden_notifier_groups", Help: "Alert groups held open."}),
+// Backlog is the most notifications a destination queues before folding the rest into
+// one "N more alerts" message: what the rate sends within OverflowAfter (at least 2, so
+// one message can be sent on its own beside the folded one); 0 means unbounded.
+func (o Options) Backlog() int {
+	if o.RatePerSecond <= 0 || o.OverflowAfter <= 0 {
+		return 0
 	}
-	if reg != nil {
-		reg.MustRegister(m.Posts, m.Groups)
-	}
-	return m
+	return max(int(o.RatePerSecond*o.OverflowAfter.Seconds()), 2)
 }
 
 type item struct {
 	alert *logwardenpb.Alert
-	tok   group.Token
-	dup   func()
+	r     Receipt
 }
 
-// Pipeline groups alerts and delivers notifications to one sink.
+// Pipeline groups alerts and delivers their notifications to one sink: Run owns the
+// grouping and one goroutine per destination.
 type Pipeline struct {
 	o    Options
 	sink Sink
 	in   chan item
-	next time.Time // rate limiter: earliest next send
 }
 
 // New builds a pipeline; Run drives it.
 func New(o Options, s Sink) *Pipeline {
-	if o.Clock == nil {
-		o.Clock = RealClock{}
-	}
+	o.Clock = clock.OrReal(o.Clock)
+	o.Retry.Clock = o.Clock
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	if o.BackoffMin <= 0 {
-		o.BackoffMin = 500 * time.Millisecond
-	}
-	if o.BackoffMax < o.BackoffMin {
-		o.BackoffMax = 30 * time.Second
-	}
 	return &Pipeline{o: o, sink: s, in: make(chan item, 1024)}
 }
 
-// Add hands an alert to the pipeline. dup is called (from the pipeline goroutine) when
-// the alert id was seen before, so the caller can acknowledge it at once.
-func (p *Pipeline) Add(ctx context.Context, a *logwardenpb.Alert, tok group.Token, dup func()) error {
+// Add hands an alert and its receipt to the pipeline.
+func (p *Pipeline) Add(ctx context.Context, a *logwardenpb.Alert, r Receipt) error {
 	select {
-	case p.in <- item{a, tok, dup}:
+	case p.in <- item{a, r}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// Run owns the grouping until ctx ends. Notifications not delivered by then are left
-// unacknowledged (their alerts are redelivered to the next consumer).
+// Run owns the grouping and the destinations until ctx ends. Notifications not
+// delivered by then leave their receipts unsettled (their alerts are redelivered to the
+// next consumer).
 func (p *Pipeline) Run(ctx context.Context) error {
-	g := group.New(p.o.Group)
+	g := group.New[Receipt](p.o.Group)
+	dests := map[string]*destination{}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	add := func(it item) {
+		if !g.Add(p.o.Clock.Now(), it.alert, it.r) {
+			if err := it.r.Ack(ctx); err != nil {
+				p.o.Log.Warn("ack of a redelivered alert", zap.String("alert", it.alert.GetId()), zap.Error(err))
+			}
+		}
+	}
 	for {
 		var timer <-chan time.Time
 		if next, ok := g.Next(); ok {
@@ -126,85 +124,202 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case it := <-p.in:
-			if !g.Add(p.o.Clock.Now(), it.alert, it.tok) && it.dup != nil {
-				it.dup()
-			}
-			// Drain what is already queued before looking at timers (storms).
+			add(it)
+			// Take what is already queued before looking at timers (storms).
 			for drained := false; !drained; {
 				select {
 				case it := <-p.in:
-					if !g.Add(p.o.Clock.Now(), it.alert, it.tok) && it.dup != nil {
-						it.dup()
-					}
+					add(it)
 				default:
 					drained = true
 				}
 			}
 		case <-timer:
 		}
-		for _, b := range g.Due(p.o.Clock.Now()) {
-			err := p.deliver(ctx, b.Notification)
-			if ctx.Err() != nil {
-				return nil
+		now := p.o.Clock.Now()
+		byDest := map[string][]group.Batch[Receipt]{}
+		for _, b := range g.Due(now) {
+			name := ""
+			if r, ok := p.sink.(Router); ok {
+				name = r.Destination(b.Notification)
 			}
-			if p.o.Done != nil {
-				p.o.Done(ctx, b, err)
+			byDest[name] = append(byDest[name], b)
+		}
+		for name, bs := range byDest {
+			d := dests[name]
+			if d == nil {
+				d = p.newDestination(name)
+				dests[name] = d
+				wg.Add(1)
+				go func() { // owned by Run: stops with ctx, awaited on return
+					defer wg.Done()
+					d.run(ctx)
+				}()
 			}
+			d.push(now, bs)
 		}
 		p.o.Metrics.Groups.Set(float64(g.Open()))
 	}
 }
 
-func (p *Pipeline) sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
+// destination is one rate-limited target: a priority queue of notifications (most
+// severe first, then oldest) drained by its own goroutine at the configured pace.
+type destination struct {
+	p    *Pipeline
+	name string
+	wake chan struct{}
+	next time.Time // pacing: earliest next send (the run goroutine's own)
+
+	mu sync.Mutex
+	q  queue
+}
+
+func (p *Pipeline) newDestination(name string) *destination {
+	return &destination{p: p, name: name, wake: make(chan struct{}, 1), q: queue{limit: p.o.Backlog(), dest: name}}
+}
+
+// push queues the batches due at now (all at once, so the most severe goes first).
+func (d *destination) push(now time.Time, bs []group.Batch[Receipt]) {
+	d.mu.Lock()
+	folded := 0
+	for _, b := range bs {
+		folded += d.q.push(&entry{n: b.Notification, receipts: b.Tokens, ready: now})
 	}
+	backlog := d.q.Len()
+	d.mu.Unlock()
+	d.p.o.Metrics.folded(folded)
+	d.p.o.Metrics.Backlog.WithLabelValues(d.label()).Set(float64(backlog))
 	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-p.o.Clock.After(d):
-		return nil
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 
-// deliver sends n, retrying transient failures until ctx ends; it returns nil when the
-// sink accepted n and the permanent error otherwise.
-func (p *Pipeline) deliver(ctx context.Context, n notify.Notification) error {
-	backoff := p.o.BackoffMin
-	for attempt := 1; ; attempt++ {
-		if p.o.RatePerSecond > 0 {
-			if err := p.sleep(ctx, p.next.Sub(p.o.Clock.Now())); err != nil {
-				return err
+func (d *destination) label() string {
+	if d.name == "" {
+		return d.p.sink.Name()
+	}
+	return d.name
+}
+
+// take removes the most urgent notification, or returns nil.
+func (d *destination) take() *entry {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.q.Len() == 0 {
+		return nil
+	}
+	return d.q.pop()
+}
+
+// requeue puts back a notification that failed transiently: the next attempt takes the
+// most urgent one, which may have arrived meanwhile.
+func (d *destination) requeue(e *entry) {
+	d.mu.Lock()
+	folded := d.q.push(e)
+	d.mu.Unlock()
+	d.p.o.Metrics.folded(folded)
+}
+
+func (d *destination) run(ctx context.Context) {
+	for {
+		e := d.take()
+		if e == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.wake:
+				continue
 			}
-			p.next = p.o.Clock.Now().Add(time.Duration(float64(time.Second) / p.o.RatePerSecond))
 		}
-		retry, err := p.sink.Notify(ctx, n)
-		if err == nil {
-			p.o.Metrics.Posts.WithLabelValues("ok").Inc()
-			return nil
+		if !d.deliver(ctx, e) {
+			return
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !retry {
-			p.o.Metrics.Posts.WithLabelValues("failed").Inc()
-			p.o.Log.Error("notification rejected permanently; alerts go to the DLQ",
-				zap.String("sink", p.sink.Name()), zap.String("group", n.GroupKey), zap.Error(err))
-			return fmt.Errorf("%s: %w", p.sink.Name(), err)
-		}
-		wait := backoff
-		var ra interface{ RetryAfter() time.Duration }
-		if errors.As(err, &ra) {
-			p.o.Metrics.Posts.WithLabelValues("rate_limited").Inc()
-			wait = max(ra.RetryAfter(), p.o.BackoffMin)
+	}
+}
+
+// deliver sends the most urgent queued notification (starting with e), retrying
+// transient failures through retry.Do, and settles the receipts of the one that was
+// accepted or rejected. It returns false when ctx ended first.
+func (d *destination) deliver(ctx context.Context, e *entry) bool {
+	o := d.p.o
+	pol := o.Retry
+	var cur *entry
+	pol.OnRetry = func(attempt int, err error, wait time.Duration) {
+		if _, ok := retry.RetryAfter(err); ok {
+			o.Metrics.Posts.WithLabelValues("rate_limited").Inc()
 		} else {
-			p.o.Metrics.Posts.WithLabelValues("retry").Inc()
-			backoff = min(backoff*2, p.o.BackoffMax)
+			o.Metrics.Posts.WithLabelValues("retry").Inc()
 		}
-		p.o.Log.Warn("notification failed; retrying", zap.String("sink", p.sink.Name()),
-			zap.Int("attempt", attempt), zap.Duration("wait", wait), zap.Error(err))
-		if err := p.sleep(ctx, wait); err != nil {
+		o.Log.Warn("notification failed; retrying", zap.String("sink", d.p.sink.Name()), zap.String("destination", d.name),
+			zap.String("group", cur.n.GroupKey), zap.Int("attempt", attempt), zap.Duration("wait", wait), zap.Error(err))
+	}
+	err := retry.Do(ctx, pol, func(ctx context.Context, attempt int) error {
+		if attempt > 1 {
+			d.requeue(cur)
+			if cur = d.take(); cur == nil { // cannot happen: cur was just queued
+				return retry.Permanent(fmt.Errorf("destination %q: empty queue", d.name))
+			}
+		} else {
+			cur = e
+		}
+		if err := d.pace(ctx); err != nil {
 			return err
+		}
+		ok, err := d.p.sink.Notify(ctx, cur.n)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil || ok:
+			return err
+		}
+		return retry.Permanent(err)
+	})
+	switch {
+	case err == nil:
+		o.Metrics.Posts.WithLabelValues("ok").Inc()
+		cur.settle(ctx, nil, o.Log)
+	case ctx.Err() != nil:
+		return false // cur stays unsettled: its alerts are redelivered
+	default:
+		o.Metrics.Posts.WithLabelValues("failed").Inc()
+		o.Metrics.Posts.WithLabelValues("dead_letter").Inc()
+		o.Log.Error("notification rejected permanently; alerts go to the DLQ", zap.String("sink", d.p.sink.Name()),
+			zap.String("destination", d.name), zap.String("group", cur.n.GroupKey), zap.Int("alerts", len(cur.receipts)), zap.Error(err))
+		cur.settle(ctx, fmt.Errorf("%s: %w", d.p.sink.Name(), err), o.Log)
+	}
+	d.mu.Lock()
+	backlog := d.q.Len()
+	d.mu.Unlock()
+	o.Metrics.Backlog.WithLabelValues(d.label()).Set(float64(backlog))
+	return true
+}
+
+// pace waits for the destination's next send slot.
+func (d *destination) pace(ctx context.Context) error {
+	rate := d.p.o.RatePerSecond
+	if rate <= 0 {
+		return ctx.Err()
+	}
+	clk := d.p.o.Clock
+	if err := clock.Sleep(ctx, clk, d.next.Sub(clk.Now())); err != nil {
+		return err
+	}
+	d.next = clk.Now().Add(time.Duration(float64(time.Second) / rate))
+	return nil
+}
+
+// settle acks (reason == nil) or rejects every receipt of e.
+func (e *entry) settle(ctx context.Context, reason error, log *zap.Logger) {
+	for _, r := range e.receipts {
+		var err error
+		if reason == nil {
+			err = r.Ack(ctx)
+		} else {
+			err = r.Reject(ctx, reason)
+		}
+		if err != nil {
+			log.Warn("settling an alert's delivery", zap.String("group", e.n.GroupKey), zap.Error(err))
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package group
 
 import (
+	"container/heap"
 	"container/list"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -26,74 +28,76 @@ func DefaultConfig() Config {
 		RepeatInterval: 4 * time.Hour, SeenIDs: 100000}
 }
 
-// Validate names the first bad key.
+// Validate names the first bad key (under "group", as the notifier reads it).
 func (c Config) Validate() error {
 	if len(c.By) == 0 {
-		return fmt.Errorf("group.by: empty")
+		return errors.New("group.by (GROUP_BY): required")
 	}
 	for _, b := range c.By {
 		switch b {
 		case "fingerprint", "entity", "severity", "title":
 		default:
-			return fmt.Errorf("group.by: unknown label %q (fingerprint, entity, severity, title)", b)
+			return fmt.Errorf("group.by (GROUP_BY): unknown label %q (fingerprint, entity, severity, title)", b)
 		}
 	}
-	if c.Wait < 0 || c.Interval < 0 || c.RepeatInterval <= 0 {
-		return fmt.Errorf("group.wait, group.interval: must be >= 0; group.repeat_interval > 0")
-	}
-	if c.SeenIDs <= 0 {
-		return fmt.Errorf("group.seen_ids: must be > 0")
+	switch {
+	case c.Wait < 0:
+		return fmt.Errorf("group.wait (GROUP_WAIT): must be >= 0, got %s", c.Wait)
+	case c.Interval < 0:
+		return fmt.Errorf("group.interval (GROUP_INTERVAL): must be >= 0, got %s", c.Interval)
+	case c.RepeatInterval <= 0:
+		return fmt.Errorf("group.repeat_interval (GROUP_REPEAT_INTERVAL): must be > 0, got %s", c.RepeatInterval)
+	case c.SeenIDs <= 0:
+		return fmt.Errorf("group.seen_ids (GROUP_SEEN_IDS): must be > 0, got %d", c.SeenIDs)
 	}
 	return nil
 }
 
-// Token is what the caller attached to an alert (typically its Kafka ack); it comes back
-// in the Batch that covers the alert.
-type Token any
-
 // Batch is a notification plus the tokens of the alerts it covers for the first time.
-type Batch struct {
+// T is whatever the caller attached to each alert (its delivery receipt).
+type Batch[T any] struct {
 	notify.Notification
-	Tokens []Token
+	Tokens []T
 }
 
-type grp struct {
-	key       string
-	latest    *logwardenpb.Alert
-	count     int64
-	first     time.Time
-	last      time.Time
-	pending   []Token
-	due       time.Time // zero: nothing to send
-	lastSent  time.Time
-	seq       int
-	sentCount int
+type grp[T any] struct {
+	key      string
+	latest   *logwardenpb.Alert
+	count    int64
+	first    time.Time
+	last     time.Time
+	pending  []T
+	due      time.Time // zero: nothing to send
+	lastSent time.Time
+	seq      int
+	sent     *list.Element // in Grouper.sent while nothing is pending, ordered by lastSent
 }
 
-// Grouper is not safe for concurrent use; one goroutine owns it.
-type Grouper struct {
+// Grouper is not safe for concurrent use; one goroutine owns it. Groups with something
+// to send sit in a heap by due time, the others in a list by last message: Next is
+// O(1), Add and Due O(log groups) per group touched, however many groups are open.
+type Grouper[T any] struct {
 	cfg    Config
-	groups map[string]*grp
+	groups map[string]*grp[T]
+	due    dueHeap[T]
+	sent   *list.List // of *grp[T] with nothing pending, oldest message first
 	seen   map[string]*list.Element
 	order  *list.List
 }
 
-// New returns an empty Grouper.
-func New(cfg Config) *Grouper {
-	return &Grouper{cfg: cfg, groups: map[string]*grp{}, seen: map[string]*list.Element{}, order: list.New()}
+// New returns an empty Grouper of alerts carrying tokens of type T.
+func New[T any](cfg Config) *Grouper[T] {
+	return &Grouper[T]{cfg: cfg, groups: map[string]*grp[T]{}, sent: list.New(), seen: map[string]*list.Element{}, order: list.New()}
 }
 
 // Key is the group key of a under the configured labels.
-func (g *Grouper) Key(a *logwardenpb.Alert) string {
-	parts := make([]string, 0, len(g.cfg.By))
-	for _, b := range g.cfg.By {
+func (c Config) Key(a *logwardenpb.Alert) string {
+	parts := make([]string, 0, len(c.By))
+	for _, b := range c.By {
 		var v string
 		switch b {
 		case "fingerprint":
 			v = a.GetFingerprint()
-			if v == "" {
-				v = a.GetId()
-			}
 		case "entity":
 			v = a.GetEntity()
 		case "severity":
@@ -106,8 +110,8 @@ func (g *Grouper) Key(a *logwardenpb.Alert) string {
 	return strings.Join(parts, ",")
 }
 
-// Seen reports whether the alert id was added before (and remembers it).
-func (g *Grouper) seenBefore(id string) bool {
+// seenBefore reports whether the alert id was added before (and remembers it).
+func (g *Grouper[T]) seenBefore(id string) bool {
 	if id == "" {
 		return false
 	}
@@ -126,18 +130,18 @@ func (g *Grouper) seenBefore(id string) bool {
 
 // Add puts a into its group at time now. It returns false (and keeps nothing) when the
 // alert id was seen before: the caller acknowledges such a duplicate at once.
-func (g *Grouper) Add(now time.Time, a *logwardenpb.Alert, tok Token) bool {
+func (g *Grouper[T]) Add(now time.Time, a *logwardenpb.Alert, tok T) bool {
 	if g.seenBefore(a.GetId()) {
 		return false
 	}
-	k := g.Key(a)
+	k := g.cfg.Key(a)
 	gr := g.groups[k]
-	if gr != nil && gr.due.IsZero() && !gr.lastSent.IsZero() && now.Sub(gr.lastSent) >= g.cfg.RepeatInterval {
-		delete(g.groups, k)
+	if gr != nil && gr.due.IsZero() && now.Sub(gr.lastSent) >= g.cfg.RepeatInterval {
+		g.forget(gr)
 		gr = nil
 	}
 	if gr == nil {
-		gr = &grp{key: k, first: alertTime(a.GetFirstSeen().AsTime(), now)}
+		gr = &grp[T]{key: k, first: alertTime(a.GetFirstSeen().AsTime(), now)}
 		g.groups[k] = gr
 	}
 	gr.latest = a
@@ -162,8 +166,22 @@ func (g *Grouper) Add(now time.Time, a *logwardenpb.Alert, tok Token) bool {
 				gr.due = now
 			}
 		}
+		if gr.sent != nil {
+			g.sent.Remove(gr.sent)
+			gr.sent = nil
+		}
+		heap.Push(&g.due, gr)
 	}
 	return true
+}
+
+// forget drops a group with nothing pending.
+func (g *Grouper[T]) forget(gr *grp[T]) {
+	if gr.sent != nil {
+		g.sent.Remove(gr.sent)
+		gr.sent = nil
+	}
+	delete(g.groups, gr.key)
 }
 
 func alertTime(t, now time.Time) time.Time {
@@ -174,31 +192,27 @@ func alertTime(t, now time.Time) time.Time {
 }
 
 // Next is the earliest time a group is due, and false when none is.
-func (g *Grouper) Next() (time.Time, bool) {
-	var next time.Time
-	for _, gr := range g.groups {
-		if !gr.due.IsZero() && (next.IsZero() || gr.due.Before(next)) {
-			next = gr.due
-		}
+func (g *Grouper[T]) Next() (time.Time, bool) {
+	if len(g.due) == 0 {
+		return time.Time{}, false
 	}
-	return next, !next.IsZero()
+	return g.due[0].due, true
 }
 
 // Due takes the notifications due at now, oldest group first. Their groups count as
 // sent at now; closed groups (quiet for repeat_interval) are forgotten.
-func (g *Grouper) Due(now time.Time) []Batch {
-	var out []Batch
-	for k, gr := range g.groups {
-		if gr.due.IsZero() {
-			if !gr.lastSent.IsZero() && now.Sub(gr.lastSent) >= g.cfg.RepeatInterval {
-				delete(g.groups, k)
-			}
-			continue
+func (g *Grouper[T]) Due(now time.Time) []Batch[T] {
+	for e := g.sent.Front(); e != nil; e = g.sent.Front() {
+		gr := e.Value.(*grp[T])
+		if now.Sub(gr.lastSent) < g.cfg.RepeatInterval {
+			break
 		}
-		if gr.due.After(now) {
-			continue
-		}
-		out = append(out, Batch{Notification: notify.Notification{
+		g.forget(gr)
+	}
+	var out []Batch[T]
+	for len(g.due) > 0 && !g.due[0].due.After(now) {
+		gr := heap.Pop(&g.due).(*grp[T])
+		out = append(out, Batch[T]{Notification: notify.Notification{
 			GroupKey: gr.key, Alert: gr.latest, Count: gr.count, New: len(gr.pending),
 			FirstSeen: gr.first, LastSeen: gr.last, Seq: gr.seq,
 		}, Tokens: gr.pending})
@@ -206,6 +220,7 @@ func (g *Grouper) Due(now time.Time) []Batch {
 		gr.due = time.Time{}
 		gr.lastSent = now
 		gr.seq++
+		gr.sent = g.sent.PushBack(gr)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].FirstSeen.Equal(out[j].FirstSeen) {
@@ -217,4 +232,19 @@ func (g *Grouper) Due(now time.Time) []Batch {
 }
 
 // Open is the number of groups held.
-func (g *Grouper) Open() int { return len(g.groups) }
+func (g *Grouper[T]) Open() int { return len(g.groups) }
+
+// dueHeap orders the groups with something to send by due time.
+type dueHeap[T any] []*grp[T]
+
+func (h dueHeap[T]) Len() int           { return len(h) }
+func (h dueHeap[T]) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h dueHeap[T]) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap[T]) Push(x any)        { *h = append(*h, x.(*grp[T])) }
+func (h *dueHeap[T]) Pop() any {
+	old := *h
+	gr := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return gr
+}

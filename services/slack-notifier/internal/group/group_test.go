@@ -60,7 +60,7 @@ func TestTimeline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := New(cfg())
+			g := New[string](cfg())
 			for _, s := range tt.steps {
 				now := t0.Add(s.at)
 				for i, a := range s.add {
@@ -89,7 +89,7 @@ func TestTimeline(t *testing.T) {
 }
 
 func TestFollowUpSeqAndTokens(t *testing.T) {
-	g := New(cfg())
+	g := New[string](cfg())
 	g.Add(t0, alert("1", "a", "u"), "t1")
 	b := g.Due(t0.Add(10 * time.Second))
 	if len(b) != 1 || b[0].Seq != 0 || fmt.Sprint(b[0].Tokens) != "[t1]" {
@@ -107,7 +107,7 @@ func TestFollowUpSeqAndTokens(t *testing.T) {
 }
 
 func TestStormIsOneMessage(t *testing.T) {
-	g := New(DefaultConfig())
+	g := New[int](DefaultConfig())
 	for i := range 10000 {
 		g.Add(t0.Add(time.Duration(i)*time.Millisecond/2), alert(fmt.Sprint(i), "brute-alice", "alice"), i)
 	}
@@ -129,7 +129,7 @@ func TestGroupBy(t *testing.T) {
 	for _, tt := range tests {
 		c := cfg()
 		c.By = tt.by
-		if got := New(c).Key(alert("1", "fp", "alice")); got != tt.want {
+		if got := c.Key(alert("1", "fp", "alice")); got != tt.want {
 			t.Errorf("%v: %q, want %q", tt.by, got, tt.want)
 		}
 	}
@@ -138,14 +138,14 @@ func TestGroupBy(t *testing.T) {
 func TestSeenIDsBounded(t *testing.T) {
 	c := cfg()
 	c.SeenIDs = 2
-	g := New(c)
+	g := New[string](c)
 	for _, id := range []string{"1", "2", "3"} {
-		g.Add(t0, alert(id, "a", "u"), nil)
+		g.Add(t0, alert(id, "a", "u"), id)
 	}
-	if g.Add(t0, alert("3", "a", "u"), nil) {
+	if g.Add(t0, alert("3", "a", "u"), "3") {
 		t.Fatal("recent id 3 not remembered")
 	}
-	if !g.Add(t0, alert("1", "a", "u"), nil) {
+	if !g.Add(t0, alert("1", "a", "u"), "1") {
 		t.Fatal("id 1 should have been evicted")
 	}
 }
@@ -161,20 +161,34 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func BenchmarkAddDue(b *testing.B) {
-	b.ReportAllocs()
-	g := New(DefaultConfig())
-	alerts := make([]*logwardenpb.Alert, 1000)
+// BenchmarkAddDue: 50 groups, as the pipeline drives the grouper (Next after every
+// Add, Due now and then).
+func BenchmarkAddDue(b *testing.B) { benchAddDue(b, 50) }
+
+// BenchmarkAddDueManyGroups: a flood of 10,000 distinct fingerprints held open.
+func BenchmarkAddDueManyGroups(b *testing.B) { benchAddDue(b, 10000) }
+
+func benchAddDue(b *testing.B, groups int) {
+	g := New[struct{}](DefaultConfig())
+	alerts := make([]*logwardenpb.Alert, groups)
 	for i := range alerts {
-		alerts[i] = alert("", fmt.Sprint("fp", i%50), "u")
+		alerts[i] = alert("", fmt.Sprint("fp", i), "u")
 	}
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprint(i)
+	}
+	b.ReportAllocs()
 	b.ResetTimer()
+	now := t0
 	for i := 0; i < b.N; i++ {
 		a := alerts[i%len(alerts)]
-		a.Id = fmt.Sprint(i)
-		g.Add(t0, a, nil)
-		if i%1000 == 999 {
-			g.Due(t0.Add(time.Hour))
+		a.Id = ids[i]
+		now = now.Add(time.Millisecond)
+		g.Add(now, a, struct{}{})
+		g.Next()
+		if i%100 == 99 {
+			g.Due(now)
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")

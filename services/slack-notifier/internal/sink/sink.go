@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,14 +21,13 @@ import (
 // RateLimitedError is a 429: wait After before the next attempt.
 type RateLimitedError struct {
 	After time.Duration
-	Dest  string
 }
 
 func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("%s: rate limited, retry after %s", e.Dest, e.After)
+	return fmt.Sprintf("rate limited, retry after %s", e.After)
 }
 
-// RetryAfter is the delay the server asked for.
+// RetryAfter is the delay the server asked for (the retry loop caps it).
 func (e *RateLimitedError) RetryAfter() time.Duration { return e.After }
 
 // permanent are Slack's error codes that no retry fixes.
@@ -36,26 +36,25 @@ var permanent = map[string]bool{
 	"invalid_payload": true, "is_archived": true, "not_in_channel": true, "token_revoked": true,
 	"missing_scope": true, "action_prohibited": true, "no_text": true, "account_inactive": true,
 	"no_active_hooks": true, "channel_is_archived": true, "posting_to_general_channel_denied": true,
+	"msg_too_long": true,
 }
 
-// Classify maps an HTTP answer to (retry, err): nil for 2xx; a RateLimitedError for 429;
-// retry for 5xx and unknown codes; permanent for 4xx and Slack's permanent codes.
-func Classify(dest string, status int, header http.Header, body string) (bool, error) {
-	body = strings.TrimSpace(body)
-	if len(body) > 200 {
-		body = body[:200]
-	}
+// classify maps an HTTP answer to (retry, err): nil for 2xx; a RateLimitedError for 429;
+// retry for 5xx, 408 and unknown codes; permanent for other 4xx and Slack's permanent
+// codes. The body quoted in the error is cleaned of the sink's secrets.
+func (s secrets) classify(status int, header http.Header, body string) (bool, error) {
+	body = s.clean(strings.TrimSpace(body))
 	switch {
 	case status >= 200 && status < 300:
 		return false, nil
 	case status == http.StatusTooManyRequests:
-		return true, &RateLimitedError{After: retryAfter(header), Dest: dest}
+		return true, &RateLimitedError{After: retryAfter(header)}
 	case status >= 500 || status == http.StatusRequestTimeout:
-		return true, fmt.Errorf("%s: HTTP %d %s", dest, status, body)
+		return true, fmt.Errorf("HTTP %d %s", status, body)
 	case permanent[body] || status >= 400:
-		return false, fmt.Errorf("%s: HTTP %d %s", dest, status, body)
+		return false, fmt.Errorf("HTTP %d %s", status, body)
 	}
-	return true, fmt.Errorf("%s: unexpected HTTP %d %s", dest, status, body)
+	return true, fmt.Errorf("unexpected HTTP %d %s", status, body)
 }
 
 func retryAfter(h http.Header) time.Duration {
@@ -65,88 +64,95 @@ func retryAfter(h http.Header) time.Duration {
 	return time.Second
 }
 
-// post sends body as JSON and classifies the answer. Transport errors and timeouts retry.
-func post(ctx context.Context, c *http.Client, dest, url string, body any) (bool, error) {
+// transportError is a failed request: retried, and never carrying the URL.
+func (s secrets) transportError(err error) (bool, error) {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return true, fmt.Errorf("request failed: %s", s.clean(err.Error()))
+}
+
+// httpSink posts JSON documents to one URL (the generic and Teams webhooks).
+type httpSink struct {
+	url     string
+	client  *http.Client
+	secrets secrets
+}
+
+func newHTTPSink(u string, c *http.Client) httpSink {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	return httpSink{url: u, client: c, secrets: newSecrets(u)}
+}
+
+// post sends body as JSON and classifies the answer.
+func (h httpSink) post(ctx context.Context, body any) (bool, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
-		return false, fmt.Errorf("%s: encode payload: %w", dest, err)
+		return false, fmt.Errorf("encode payload: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(b))
 	if err != nil {
-		return false, fmt.Errorf("%s: %w", dest, err)
+		return false, fmt.Errorf("build request: %s", h.secrets.clean(err.Error()))
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := c.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
-		// The URL may hold a secret: report the destination, not the error's URL.
-		var ue interface{ Unwrap() error }
-		if errors.As(err, &ue) && ue.Unwrap() != nil {
-			err = ue.Unwrap()
-		}
-		return true, fmt.Errorf("%s: %w", dest, err)
+		return h.secrets.transportError(err)
 	}
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return Classify(dest, resp.StatusCode, resp.Header, string(rb))
+	return h.secrets.classify(resp.StatusCode, resp.Header, string(rb))
 }
 
-// Webhook posts Block Kit messages to a Slack incoming webhook (slack-go).
-type Webhook struct {
-	URL    string
-	Client *http.Client
-}
+// Webhook posts a generic JSON document (render.JSON) to any HTTP endpoint.
+type Webhook struct{ h httpSink }
+
+// NewWebhook is the generic JSON webhook at u (a secret: it never appears in errors).
+func NewWebhook(u string, c *http.Client) *Webhook { return &Webhook{newHTTPSink(u, c)} }
 
 // Notify posts n.
 func (w *Webhook) Notify(ctx context.Context, n notify.Notification) (bool, error) {
-	return postWebhook(ctx, w.Client, "slack webhook", w.URL, n)
+	return w.h.post(ctx, render.JSON(n))
 }
 
-// Name names the destination for logs and metrics.
-func (w *Webhook) Name() string { return "slack-webhook" }
+// Name names the destination for logs, metrics and dead letters.
+func (w *Webhook) Name() string { return "webhook" }
 
-// JSON posts a generic JSON document (render.JSON) to any HTTP endpoint.
-type JSON struct {
-	URL    string
-	Client *http.Client
-}
+// Teams posts an Adaptive Card to a Microsoft Teams webhook (workflow or connector).
+type Teams struct{ h httpSink }
+
+// NewTeams is the Teams webhook at u (a secret: it never appears in errors).
+func NewTeams(u string, c *http.Client) *Teams { return &Teams{newHTTPSink(u, c)} }
 
 // Notify posts n.
-func (j *JSON) Notify(ctx context.Context, n notify.Notification) (bool, error) {
-	return post(ctx, j.Client, "json webhook", j.URL, render.JSON(n))
+func (t *Teams) Notify(ctx context.Context, n notify.Notification) (bool, error) {
+	return t.h.post(ctx, render.Teams(n))
 }
 
 // Name names the destination.
-func (j *JSON) Name() string { return "webhook" }
+func (t *Teams) Name() string { return "teams" }
 
 // Stdout prints a compact readable block per notification.
 type Stdout struct {
 	mu sync.Mutex
-	W  io.Writer
+	w  io.Writer
 }
+
+// NewStdout prints to w.
+func NewStdout(w io.Writer) *Stdout { return &Stdout{w: w} }
 
 // Notify prints n.
 func (s *Stdout) Notify(_ context.Context, n notify.Notification) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := io.WriteString(s.W, render.Terminal(n)+"\n"); err != nil {
-		return true, fmt.Errorf("stdout: %w", err)
+	if _, err := io.WriteString(s.w, render.Terminal(n)+"\n"); err != nil {
+		return true, fmt.Errorf("write: %w", err)
 	}
 	return false, nil
 }
 
 // Name names the destination.
 func (s *Stdout) Name() string { return "stdout" }
-
-// Teams posts an Adaptive Card to a Microsoft Teams webhook (workflow or connector).
-type Teams struct {
-	URL    string
-	Client *http.Client
-}
-
-// Notify posts n.
-func (t *Teams) Notify(ctx context.Context, n notify.Notification) (bool, error) {
-	return post(ctx, t.Client, "teams webhook", t.URL, render.Teams(n))
-}
-
-// Name names the destination.
-func (t *Teams) Name() string { return "teams" }

@@ -57,9 +57,9 @@ func TestContract(t *testing.T) {
 		{"unknown error retries", slacktest.APIError("fatal_error"), outcome{retry: true, err: true}},
 	}
 	sinks := map[string]func(s *slacktest.Server) notifier{
-		"webhook": func(s *slacktest.Server) notifier { return &Webhook{URL: s.WebhookURL(), Client: http.DefaultClient} },
-		"json":    func(s *slacktest.Server) notifier { return &JSON{URL: s.WebhookURL(), Client: http.DefaultClient} },
-		"teams":   func(s *slacktest.Server) notifier { return &Teams{URL: s.WebhookURL(), Client: http.DefaultClient} },
+		"slack-webhook": func(s *slacktest.Server) notifier { return NewSlackWebhook(s.WebhookURL(), http.DefaultClient) },
+		"webhook":       func(s *slacktest.Server) notifier { return NewWebhook(s.WebhookURL(), http.DefaultClient) },
+		"teams":         func(s *slacktest.Server) notifier { return NewTeams(s.WebhookURL(), http.DefaultClient) },
 	}
 	check := func(t *testing.T, retry bool, err error, want outcome) {
 		t.Helper()
@@ -92,7 +92,7 @@ func TestContract(t *testing.T) {
 			if c.answer.Status != 0 {
 				s.Script(c.answer)
 			}
-			b := NewBot("xoxb-secret", s.APIURL(), "#alerts", nil, http.DefaultClient)
+			b := NewSlackBot("xoxb-secret", s.APIURL(), "#alerts", nil, http.DefaultClient)
 			retry, err := b.Notify(context.Background(), note(0))
 			check(t, retry, err, c.want)
 			if err != nil && strings.Contains(err.Error(), "xoxb-secret") {
@@ -105,7 +105,7 @@ func TestContract(t *testing.T) {
 func TestBotThreadsFollowUps(t *testing.T) {
 	s := slacktest.New()
 	defer s.Close()
-	b := NewBot("xoxb-1", s.APIURL(), "#alerts", map[string]string{"CRITICAL": "#sec-oncall"}, http.DefaultClient)
+	b := NewSlackBot("xoxb-1", s.APIURL(), "#alerts", map[string]string{"CRITICAL": "#sec-oncall"}, http.DefaultClient)
 	for seq := range 3 {
 		if _, err := b.Notify(context.Background(), note(seq)); err != nil {
 			t.Fatal(err)
@@ -140,7 +140,7 @@ func TestBotThreadsFollowUps(t *testing.T) {
 
 func TestStdout(t *testing.T) {
 	var b strings.Builder
-	if _, err := (&Stdout{W: &b}).Notify(context.Background(), note(0)); err != nil {
+	if _, err := NewStdout(&b).Notify(context.Background(), note(0)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "CRITICAL") || !strings.Contains(b.String(), "alice") {

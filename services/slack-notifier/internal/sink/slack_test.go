@@ -58,10 +58,10 @@ func TestSlackGoCarriesTheRenderedMessage(t *testing.T) {
 
 	s := slacktest.New()
 	defer s.Close()
-	if _, err := (&Webhook{URL: s.WebhookURL(), Client: http.DefaultClient}).Notify(context.Background(), n); err != nil {
+	if _, err := NewSlackWebhook(s.WebhookURL(), http.DefaultClient).Notify(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
-	b := NewBot("xoxb-1", s.APIURL(), "#alerts", nil, http.DefaultClient)
+	b := NewSlackBot("xoxb-1", s.APIURL(), "#alerts", nil, http.DefaultClient)
 	if _, err := b.Notify(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
@@ -95,12 +95,12 @@ func TestWebhookErrorNamesSlacksCode(t *testing.T) {
 	defer s.Close()
 	s.Script(slacktest.NoService)
 	hook := s.WebhookURL() + "/T000/B000/secret-part"
-	retry, err := (&Webhook{URL: hook, Client: http.DefaultClient}).Notify(context.Background(), rich())
+	retry, err := NewSlackWebhook(hook, http.DefaultClient).Notify(context.Background(), rich())
 	if retry || err == nil || !strings.Contains(err.Error(), "no_service") {
 		t.Fatalf("retry=%v err=%v, want a permanent error naming no_service", retry, err)
 	}
 	s.Close() // now a transport error
-	_, err = (&Webhook{URL: hook, Client: http.DefaultClient}).Notify(context.Background(), rich())
+	_, err = NewSlackWebhook(hook, http.DefaultClient).Notify(context.Background(), rich())
 	if err == nil || strings.Contains(err.Error(), "secret-part") {
 		t.Fatalf("transport error %v: want one without the URL", err)
 	}

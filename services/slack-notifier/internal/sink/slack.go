@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -94,10 +92,10 @@ func withCapture(c *http.Client) *http.Client {
 	return &cc
 }
 
-// classifySlack maps slack-go's errors to (retry, err), as Classify does for raw answers:
+// classifySlack maps slack-go's errors to (retry, err), as classify does for raw answers:
 // 429 waits Retry-After, 5xx and transport errors retry, Slack's permanent codes and
-// other 4xx do not. Errors never carry the URL (a webhook URL is a secret).
-func classifySlack(dest string, err error, body string) (bool, error) {
+// other 4xx do not. Errors never carry the sink's secrets.
+func (s secrets) classifySlack(err error, body string) (bool, error) {
 	if err == nil {
 		return false, nil
 	}
@@ -106,45 +104,44 @@ func classifySlack(dest string, err error, body string) (bool, error) {
 	var se slack.SlackErrorResponse
 	switch {
 	case errors.As(err, &rl):
-		return true, &RateLimitedError{After: rl.RetryAfter, Dest: dest}
+		return true, &RateLimitedError{After: rl.RetryAfter}
 	case errors.As(err, &sc):
-		return Classify(dest, sc.Code, http.Header{}, body)
+		return s.classify(sc.Code, http.Header{}, body)
 	case errors.As(err, &se):
-		code := se.Err
+		code := s.clean(se.Err)
 		switch {
 		case code == "ratelimited" || code == "rate_limited":
-			return true, &RateLimitedError{After: time.Second, Dest: dest}
+			return true, &RateLimitedError{After: time.Second}
 		case permanent[code]:
-			return false, fmt.Errorf("%s: %s", dest, code)
+			return false, errors.New(code)
 		}
-		return true, fmt.Errorf("%s: %s", dest, code)
+		return true, errors.New(code)
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return true, fmt.Errorf("%s: request failed: %s", dest, redact(err.Error()))
+	return s.transportError(err)
 }
 
-// redact drops anything that looks like a URL or a token from a transport error.
-func redact(s string) string {
-	f := strings.Fields(s)
-	for i, w := range f {
-		if strings.Contains(w, "://") || strings.HasPrefix(w, "xox") {
-			f[i] = "…"
-		}
-	}
-	return strings.Join(f, " ")
+// SlackWebhook posts Block Kit messages to a Slack incoming webhook (slack-go).
+type SlackWebhook struct {
+	url     string
+	client  *http.Client
+	secrets secrets
 }
 
-// postWebhook posts n to a Slack incoming webhook through slack-go.
-func postWebhook(ctx context.Context, c *http.Client, dest, hook string, n notify.Notification) (bool, error) {
+// NewSlackWebhook is the incoming webhook at u (a secret: it never appears in errors).
+func NewSlackWebhook(u string, c *http.Client) *SlackWebhook {
+	return &SlackWebhook{url: u, client: withCapture(c), secrets: newSecrets(u)}
+}
+
+// Notify posts n.
+func (w *SlackWebhook) Notify(ctx context.Context, n notify.Notification) (bool, error) {
 	msg, err := WebhookPayload(n)
 	if err != nil {
-		return false, fmt.Errorf("%s: %w", dest, err)
+		return false, err
 	}
 	var body string
 	ctx = context.WithValue(ctx, bodyKey{}, &body)
-	err = slack.PostWebhookCustomHTTPContext(ctx, hook, withCapture(c), msg)
-	return classifySlack(dest, err, body)
+	return w.secrets.classifySlack(slack.PostWebhookCustomHTTPContext(ctx, w.url, w.client, msg), body)
 }
+
+// Name names the destination for logs, metrics and dead letters.
+func (w *SlackWebhook) Name() string { return "slack-webhook" }

@@ -1,0 +1,126 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/logwarden/logwarden/pkg/clock"
+	"github.com/logwarden/logwarden/pkg/kafkax"
+	"github.com/logwarden/logwarden/pkg/obs"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/deliver"
+)
+
+// Options are what Run needs, built by the command from its configuration.
+type Options struct {
+	// Service names the notifier in dead letters and logs.
+	Service  string
+	Kafka    kafkax.Config
+	Consumer kafkax.ConsumerConfig // GroupID and Topics (the alerts topic) set
+	Writer   kafkax.WriterConfig
+	// Partitions of the alerts topic and its dead-letter topic when Run creates them.
+	Partitions int
+	HTTP       obs.HTTPConfig
+	// Delivery configures the pipeline (grouping, pace, overflow, retries).
+	Delivery deliver.Options
+	Sink     deliver.Sink
+	// RestartDelay is the pause before a failed consumer is replaced (0: 2 s).
+	RestartDelay time.Duration
+	Clock        clock.Clock
+	Log          *zap.Logger
+}
+
+// Run serves the ops endpoints and consumes the alerts topic until ctx ends. A consumer
+// that fails (the broker gone for longer than the client retries) is replaced with a
+// fresh pipeline: unacknowledged alerts come back from Kafka. It returns nil after a
+// clean stop.
+func Run(ctx context.Context, o Options) error {
+	log := o.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	clk := clock.OrReal(o.Clock)
+	if o.RestartDelay <= 0 {
+		o.RestartDelay = 2 * time.Second
+	}
+	if len(o.Consumer.Topics) != 1 {
+		return fmt.Errorf("service: want one alerts topic, got %v", o.Consumer.Topics)
+	}
+	topic := o.Consumer.Topics[0]
+	reg := obs.NewRegistry()
+	km := kafkax.NewMetrics(reg)
+	o.Delivery.Metrics = deliver.NewMetrics(reg)
+	o.Delivery.Clock = clk
+	o.Delivery.Log = log.Named("deliver")
+	sm := NewMetrics(reg)
+
+	admin, err := kafkax.NewAdmin(o.Kafka)
+	if err != nil {
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	defer admin.Close()
+	if err := admin.EnsureTopics(ctx,
+		kafkax.TopicSpec{Name: topic, Partitions: o.Partitions, ReplicationFactor: 1},
+		kafkax.TopicSpec{Name: kafkax.DLQTopic(topic), Partitions: o.Partitions, ReplicationFactor: 1},
+	); err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	w, err := kafkax.NewWriter(o.Kafka, o.Writer, km)
+	if err != nil {
+		return fmt.Errorf("kafka writer: %w", err)
+	}
+	defer w.Close()
+	srv, err := obs.NewServer(o.HTTP.Addr, reg, admin.Ping, log.Named("http"))
+	if err != nil {
+		return fmt.Errorf("http.addr: %w", err)
+	}
+	log.Info("starting", zap.String("sink", o.Sink.Name()), zap.String("topic", topic), zap.String("group", o.Consumer.GroupID),
+		zap.Strings("group_by", o.Delivery.Group.By), zap.Duration("group_wait", o.Delivery.Group.Wait),
+		zap.Float64("rate_per_second", o.Delivery.RatePerSecond), zap.Int("backlog", o.Delivery.Backlog()), zap.String("http", srv.Addr()))
+
+	g, gctx := errgroup.WithContext(ctx)
+	stopHTTP, cancelHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHTTP()
+	g.Go(func() error { return srv.Run(stopHTTP) })
+	g.Go(func() error {
+		defer cancelHTTP()
+		for {
+			err := consume(gctx, o, w, km, sm, log)
+			if gctx.Err() != nil {
+				return nil
+			}
+			log.Error("consumer failed; restarting", zap.Duration("in", o.RestartDelay), zap.Error(err))
+			if clock.Sleep(gctx, clk, o.RestartDelay) != nil {
+				return nil
+			}
+		}
+	})
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// consume runs one consumer-group member and its delivery pipeline until ctx ends or the
+// consumer fails. The pipeline outlives the handler calls: it stops once the consumer
+// returned (after its shutdown grace), so due notifications are still delivered and
+// acknowledged while the consumer drains.
+func consume(ctx context.Context, o Options, w *kafkax.Writer, km *kafkax.Metrics, sm *Metrics, log *zap.Logger) error {
+	cons, err := kafkax.NewConsumer(o.Kafka, o.Consumer, w, log.Named("consumer"), km)
+	if err != nil {
+		return err
+	}
+	p := deliver.New(o.Delivery, o.Sink)
+	h := NewHandler(p, o.Service, sm, log)
+	g, gctx := errgroup.WithContext(ctx)
+	pctx, stopPipeline := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipeline()
+	g.Go(func() error { return p.Run(pctx) })
+	g.Go(func() error {
+		defer stopPipeline()
+		return cons.RunAsync(gctx, h.Handle)
+	})
+	return g.Wait()
+}
