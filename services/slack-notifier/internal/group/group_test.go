@@ -193,3 +193,24 @@ func benchAddDue(b *testing.B, groups int) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "alerts/s")
 }
+
+// Groups quiet for repeat_interval are forgotten, however many there are; a group with
+// alerts pending is kept whatever its age.
+func TestClosedGroupsAreForgotten(t *testing.T) {
+	g := New[int](cfg())
+	for i := range 1000 {
+		g.Add(t0, alert(fmt.Sprint(i), fmt.Sprint("fp", i), "u"), i)
+	}
+	if n := len(g.Due(t0.Add(10 * time.Second))); n != 1000 {
+		t.Fatalf("%d due, want 1000", n)
+	}
+	g.Add(t0.Add(time.Hour), alert("late", "fp7", "u"), -1) // pending follow-up
+	g.Due(t0.Add(4*time.Hour + 9*time.Second))
+	if g.Open() != 1000 {
+		t.Fatalf("%d open before repeat_interval, want 1000", g.Open())
+	}
+	b := g.Due(t0.Add(4*time.Hour + 10*time.Second))
+	if g.Open() != 1 || len(b) != 0 {
+		t.Fatalf("%d open (want the one whose follow-up was sent), %d due", g.Open(), len(b))
+	}
+}
