@@ -11,14 +11,15 @@ type Config struct {
 	Addr string `mapstructure:"addr" desc:"listen address of the ingest API (POST /v1/logs); loopback only by default"`
 	// TokensFile holds the bearer tokens; it is a path, not a secret (the tokens are never
 	// accepted as a flag or an environment value).
-	TokensFile          string        `mapstructure:"tokens_file" desc:"file of bearer tokens, one per line (\"name token\" or \"token\"; # comments); empty: no token asked"`
-	TLS                 TLSConfig     `mapstructure:"tls"`
-	MaxBodyBytes        int64         `mapstructure:"max_body_bytes" desc:"largest request body in bytes, after gzip decoding (larger: 413)"`
-	MaxInFlightRequests int           `mapstructure:"max_in_flight_requests" desc:"requests read or published at once (more: 429 with Retry-After)"`
-	MaxInFlightBytes    int64         `mapstructure:"max_in_flight_bytes" desc:"request bodies held in memory at once, in bytes (more: 429 with Retry-After)"`
-	PublishTimeout      time.Duration `mapstructure:"publish_timeout" desc:"how long a request waits for Kafka before answering 503"`
-	MaxTimePast         time.Duration `mapstructure:"max_time_past" desc:"event times earlier than this before receipt are clamped to it and flagged (0: not bounded)"`
-	MaxTimeFuture       time.Duration `mapstructure:"max_time_future" desc:"event times later than this after receipt are clamped to it and flagged (0: not bounded)"`
+	TokensFile           string        `mapstructure:"tokens_file" desc:"file of bearer tokens, one per line (\"name token\" or \"token\"; # comments); empty: no token asked"`
+	TLS                  TLSConfig     `mapstructure:"tls"`
+	MaxBodyBytes         int64         `mapstructure:"max_body_bytes" desc:"largest request body in bytes, after gzip decoding (larger: 413)"`
+	MaxInFlightRequests  int           `mapstructure:"max_in_flight_requests" desc:"requests read or published at once (more: 429 with Retry-After)"`
+	MaxInFlightBytes     int64         `mapstructure:"max_in_flight_bytes" desc:"request bodies held in memory at once, in bytes (more: 429 with Retry-After)"`
+	ClientLinesPerSecond float64       `mapstructure:"client_lines_per_second" desc:"lines per second each client may send on average (0: no limit; more: 429 with Retry-After)"`
+	PublishTimeout       time.Duration `mapstructure:"publish_timeout" desc:"how long a request waits for Kafka before answering 503"`
+	MaxTimePast          time.Duration `mapstructure:"max_time_past" desc:"event times earlier than this before receipt are clamped to it and flagged (0: not bounded)"`
+	MaxTimeFuture        time.Duration `mapstructure:"max_time_future" desc:"event times later than this after receipt are clamped to it and flagged (0: not bounded)"`
 	// MaxLineBytes is the service's max_line_bytes: longer text lines are cut; an NDJSON
 	// record may be up to 8 times as long (JSON escaping), longer ones are refused.
 	MaxLineBytes int `mapstructure:"-"`
@@ -57,6 +58,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest.max_in_flight_requests (INGEST_MAX_IN_FLIGHT_REQUESTS): must be ≥ 1, got %d", c.MaxInFlightRequests)
 	case c.MaxInFlightBytes < c.MaxBodyBytes:
 		return fmt.Errorf("ingest.max_in_flight_bytes (INGEST_MAX_IN_FLIGHT_BYTES): must be ≥ ingest.max_body_bytes (%d), got %d", c.MaxBodyBytes, c.MaxInFlightBytes)
+	case c.ClientLinesPerSecond < 0:
+		return fmt.Errorf("ingest.client_lines_per_second (INGEST_CLIENT_LINES_PER_SECOND): must be ≥ 0, got %g", c.ClientLinesPerSecond)
 	case c.PublishTimeout <= 0:
 		return fmt.Errorf("ingest.publish_timeout (INGEST_PUBLISH_TIMEOUT): must be > 0, got %s", c.PublishTimeout)
 	case c.MaxTimePast < 0:

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -73,6 +74,7 @@ type Handler struct {
 	metrics *Metrics
 	slots   chan struct{}
 	bytes   *semaphore.Weighted
+	rates   *rates // nil: no per-client limit
 }
 
 // NewHandler returns the handler. tokens nil asks for no bearer token; log and m may be nil.
@@ -88,7 +90,8 @@ func NewHandler(cfg Config, pub source.Publisher, tokens *Tokens, log *zap.Logge
 	}
 	return &Handler{cfg: cfg, pub: pub, tokens: tokens, log: log, metrics: m,
 		slots: make(chan struct{}, cfg.MaxInFlightRequests),
-		bytes: semaphore.NewWeighted(max(cfg.MaxInFlightBytes, cfg.MaxBodyBytes+1))}
+		bytes: semaphore.NewWeighted(max(cfg.MaxInFlightBytes, cfg.MaxBodyBytes+1)),
+		rates: newRates(cfg.ClientLinesPerSecond, nil)}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +177,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, client string, b
 	}
 	n, rf := h.check(body, ndjson)
 	if rf != nil {
+		return 0, rf
+	}
+	if wait, ok := h.rates.admit(client, n); !ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		rf := refuse(http.StatusTooManyRequests, "client %s is over ingest.client_lines_per_second (%g): retry in %d s", client, h.cfg.ClientLinesPerSecond, secs)
+		rf.header = map[string]string{"Retry-After": strconv.Itoa(secs)}
 		return 0, rf
 	}
 	if err := h.publish(r.Context(), body, ndjson, idBase(client, key, ndjson, body), client); err != nil {

@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/logwarden/logwarden/pkg/clock"
 
 	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
@@ -130,4 +133,36 @@ func (c *chunkRecorder) Publish(_ context.Context, lines []source.Line) error {
 	}
 	c.sizes, c.bytes = append(c.sizes, len(lines)), append(c.bytes, n)
 	return nil
+}
+
+// TestIngestLimitsLinesPerClient: with ingest.client_lines_per_second, a client that sent
+// more than its share waits (429, Retry-After) until it is paid back; another client is
+// not held up; a request larger than a second's worth still passes once.
+func TestIngestLimitsLinesPerClient(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC))
+	cfg := testConfig()
+	cfg.ClientLinesPerSecond = 10
+	pub := &fakePublisher{}
+	h := NewHandler(cfg, pub, tokensFrom(t, "alice "+aliceToken+"\nbob "+bobToken+"\n"), nil, nil)
+	h.rates = newRates(cfg.ClientLinesPerSecond, clk)
+	as := func(token string, lines int) (int, string) {
+		rec, _ := do(t, h, request{body: []byte(strings.Repeat("x\n", lines)), headers: map[string]string{"Authorization": "Bearer " + token}})
+		return rec.Code, rec.Header().Get("Retry-After")
+	}
+	if code, _ := as(aliceToken, 30); code != 202 {
+		t.Fatalf("first request over a second's worth: %d", code)
+	}
+	if code, after := as(aliceToken, 1); code != 429 || after != "2" {
+		t.Fatalf("in debt by 20 lines at 10/s: %d, Retry-After %q, want 429 after 2 s", code, after)
+	}
+	if code, _ := as(bobToken, 5); code != 202 {
+		t.Fatalf("another client: %d", code)
+	}
+	clk.Advance(2 * time.Second)
+	if code, _ := as(aliceToken, 1); code != 202 {
+		t.Fatalf("after paying back: %d", code)
+	}
+	if len(pub.lines) != 36 {
+		t.Fatalf("%d lines published, want 36", len(pub.lines))
+	}
 }
