@@ -26,6 +26,8 @@ func FuzzParse(f *testing.F) {
 		"03-17 16:13:38.811  1702  2395 D WindowManager: x",
 		"W/Tag(  586): x",
 		"<191>1 x level=warn [error] Info error : y",
+		"2024-01-02T03:04:05.123456789+14:00 INFO x",
+		"2015-07-29 17:41:44,747 - WARN  [x] - y",
 		"",
 	} {
 		f.Add(s)

@@ -71,6 +71,9 @@ func (p *Parser) parseSyslog(line string, ev *logwardenpb.LogEvent) (msg string,
 	if host == "" || msg == "" {
 		return "", false
 	}
+	if lv := wordLevel(host); lv != 0 && strings.ToUpper(host) == host {
+		return "", false // "2024-01-02T03:04:05Z INFO …": an application log, not syslog
+	}
 	setTime(ev, t)
 	if ev.Host == "" {
 		ev.Host = host

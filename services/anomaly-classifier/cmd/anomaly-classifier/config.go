@@ -36,6 +36,8 @@ type Config struct {
 	Rules                  string                `mapstructure:"rules" desc:"rule file (YAML); empty = the shipped default rules"`
 	Stats                  engine.StatsConfig    `mapstructure:"stats"`
 	Template               engine.TemplateConfig `mapstructure:"template"`
+	Commands               engine.CommandsConfig `mapstructure:"commands"`
+	Volume                 engine.VolumeConfig   `mapstructure:"volume"`
 	EventTime              engine.TimeConfig     `mapstructure:"event_time"`
 	OpenAI                 llm.Config            `mapstructure:"openai"`
 }
@@ -74,6 +76,8 @@ func DefaultConfig() Config {
 		Rules:                  ec.Rules,
 		Stats:                  ec.Stats,
 		Template:               ec.Template,
+		Commands:               ec.Commands,
+		Volume:                 ec.Volume,
 		EventTime:              ec.EventTime,
 		OpenAI:                 llm.DefaultConfig(),
 	}
@@ -81,7 +85,7 @@ func DefaultConfig() Config {
 
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
-	return engine.Config{Rules: c.Rules, Stats: c.Stats, Template: c.Template, EventTime: c.EventTime}
+	return engine.Config{Rules: c.Rules, Stats: c.Stats, Template: c.Template, Commands: c.Commands, Volume: c.Volume, EventTime: c.EventTime}
 }
 
 // ConsumerConfig is the kafkax consumer configuration.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/offline"
@@ -18,7 +19,10 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if cfg.In == "" {
-		return errors.New("eval: --in DIR is required (a directory written by log-producer generate)")
+		return errors.New("eval: --in is required (a directory written by log-producer generate, or log files)")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.In, "labels.jsonl")); err != nil {
+		return evalLogs(ctx, cfg, stdout)
 	}
 	eng, err := engine.New(cfg.Engine, nil)
 	if err != nil {
@@ -50,6 +54,32 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stdout, st.Stats())
 		fmt.Fprintf(stdout, "F1 without LLM %.4f, with LLM %.4f\n", res.Base.F1(), res.WithLLM.F1())
 	}
+	return nil
+}
+
+// evalLogs scores every log file under cfg.In (each with a fresh engine): share of
+// lines flagged, alerts per 10k lines, and F1 where FILE.labels gives line labels.
+func evalLogs(ctx context.Context, cfg *offlineConfig, stdout io.Writer) error {
+	files, err := offline.LogFiles(cfg.In)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("eval: no labels.jsonl and no *.log under %s", cfg.In)
+	}
+	var scores []offline.LogScore
+	for _, f := range files {
+		eng, err := engine.New(cfg.Engine, nil)
+		if err != nil {
+			return err
+		}
+		s, err := offline.EvalLog(ctx, eng, f)
+		if err != nil {
+			return fmt.Errorf("eval %s: %w", f, err)
+		}
+		scores = append(scores, s)
+	}
+	offline.ReportLogs(stdout, scores)
 	return nil
 }
 

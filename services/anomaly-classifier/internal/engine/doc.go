@@ -1,15 +1,19 @@
-// Package engine classifies log events: template (internal/template) → rules
-// (internal/rules) → per-user statistics (internal/stats) → fusion into one
-// Verdict per event, plus Alerts for alert-worthy findings.
+// Package engine classifies log events: it mines the event's template
+// (internal/template), runs a list of detectors (internal/detect.Detector: new and
+// rare templates, rules, per-user baselines, command novelty, template rates, error
+// bursts, silence), fuses their findings into one Verdict and turns alert-worthy
+// detections into Alerts.
 //
-// Fusion: score = 1 − Π(1 − finding score) (findings of independent detectors
-// reinforce each other), severity = the highest finding severity, anomalous when
-// score ≥ 0.5. Template signals (first-seen template, rare template) score 0.2
-// and first-seen command/directory 0.3, so none of them alone makes an event
-// anomalous; rules and the other statistics do.
+// Fusion: score = 1 − Π(1 − finding score) over the event's findings (independent
+// detectors reinforce each other), severity = the highest finding severity,
+// anomalous when score ≥ 0.5. Low findings (≤ 0.3) never make an event anomalous
+// alone. Detached detections (about another host or an hour that ended) alert but
+// do not touch the event's verdict.
 //
-// Alerts: one per finding of severity ≥ medium, at most one per fingerprint
-// (detector/rule + entity) per alert cooldown; the alert id is derived from the
-// fingerprint and the id of the event that opened the episode, so a redelivered
-// event yields the same alert id. Time comes only from the events.
+// Alerts: one per detection of severity ≥ medium, at most one per fingerprint
+// (detector/rule/key) per episode; the alert id is derived from the fingerprint and
+// the id of the event that opened the episode, so a redelivered event yields the same
+// alert id. A rule alerting about many members of one group (addresses on one host)
+// folds them into storm alerts with counts. Time comes only from the events, clamped
+// around received_at.
 package engine

@@ -12,143 +12,154 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/detect"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/novelty"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/rules"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/stats"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/template"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/volume"
 )
-
-// StatsConfig configures the per-user baselines.
-type StatsConfig = stats.Config
-
-// TemplateConfig configures the template miner and its signals.
-type TemplateConfig struct {
-	template.Config `mapstructure:",squash"`
-	WarmupEvents    int `mapstructure:"warmup_events" desc:"events seen before new or rare templates are reported"`
-	RareCount       int `mapstructure:"rare_count" desc:"a template seen at most this many times after warm-up is rare"`
-}
-
-// TimeConfig bounds an event's own time around the time it was received.
-type TimeConfig struct {
-	MaxFuture time.Duration `mapstructure:"max_future" desc:"an event time later than received_at + this is clamped to it (flagged in fields time.clamped)"`
-	MaxPast   time.Duration `mapstructure:"max_past" desc:"an event time earlier than received_at - this is clamped to it (0: no bound)"`
-}
-
-// Config configures an Engine.
-type Config struct {
-	Rules     string         `mapstructure:"rules" desc:"rule file (YAML); empty = the shipped default rules"`
-	Stats     StatsConfig    `mapstructure:"stats"`
-	Template  TemplateConfig `mapstructure:"template"`
-	EventTime TimeConfig     `mapstructure:"event_time"`
-}
-
-// DefaultTimeConfig: a day ahead covers clock skew and the generator's fast
-// timeline (300k events at its simulated 5 events/s run 17 h ahead); a year back
-// covers backfills of old files and year-less syslog dates, and still catches
-// epoch-0 and year-typo times.
-func DefaultTimeConfig() TimeConfig {
-	return TimeConfig{MaxFuture: 24 * time.Hour, MaxPast: 366 * 24 * time.Hour}
-}
-
-// DefaultConfig returns the shipped configuration.
-func DefaultConfig() Config {
-	return Config{Stats: stats.DefaultConfig(), Template: TemplateConfig{Config: template.DefaultConfig(), WarmupEvents: 5000, RareCount: 3},
-		EventTime: DefaultTimeConfig()}
-}
-
-// Validate reports a configuration that cannot work.
-func (c Config) Validate() error {
-	if err := c.Stats.Validate(); err != nil {
-		return err
-	}
-	if err := c.Template.Config.Validate(); err != nil {
-		return err
-	}
-	if c.EventTime.MaxFuture <= 0 {
-		return fmt.Errorf("event_time.max_future: must be > 0, got %s", c.EventTime.MaxFuture)
-	}
-	if c.EventTime.MaxPast < 0 {
-		return fmt.Errorf("event_time.max_past: must be ≥ 0, got %s", c.EventTime.MaxPast)
-	}
-	if c.Template.WarmupEvents < 0 || c.Template.RareCount < 0 {
-		return fmt.Errorf("template.warmup_events and template.rare_count must be ≥ 0")
-	}
-	return nil
-}
 
 const (
 	anomalyThreshold = 0.5
 	alertCooldown    = 30 * time.Minute
 	maxAlertKeys     = 100000
-	maxReasonTargets = 4
 )
 
 // Result is the outcome of Process.
 type Result struct {
 	Verdict     *logwardenpb.Verdict // always set; Verdict.Event = the event
-	Alerts      []*logwardenpb.Alert // one per alert-worthy finding group (may be empty)
+	Alerts      []*logwardenpb.Alert // one per alert-worthy detection group (may be empty)
 	NewTemplate bool                 // first occurrence of the event's template
+	// Candidate: a detector found the event novel enough for the LLM's second
+	// opinion (a new kind of line after warm-up, a command never seen).
+	Candidate bool
 }
 
+// episode is an alert fingerprint's current run: alerts are suppressed while
+// its detections keep coming within the cooldown.
 type episode struct {
-	id    string
-	first time.Time
-	last  time.Time
-	count int64
+	first, last time.Time
 }
+
+// storm is one rule alerting about many members of one group: many addresses
+// trying passwords on one host, many new error patterns of one source. The first
+// member alerts on its own; the others are folded into storm alerts of the group,
+// sent when the number of members folded reaches 1, 2, 4, 8, … or an hour after the
+// last storm alert, each with the count and a few names so far. Members already in
+// the storm do not alert again until the group has been quiet for stormQuiet.
+type storm struct {
+	first, last, reported time.Time
+	members               map[string]struct{} // bounded by stormMembers
+	single                string              // the member that alerted on its own
+	folded                int64               // members folded
+	names                 []string            // a few folded members, for the summary
+}
+
+const (
+	stormQuiet   = 6 * time.Hour
+	stormReport  = time.Hour
+	stormNames   = 8
+	stormMembers = 1024
+)
 
 // Engine classifies events. Not safe for concurrent use.
 type Engine struct {
-	cfg     Config
-	log     *zap.Logger
-	rules   *rules.Set
-	windows *rules.Windows
-	miner   *template.Miner
-	stats   *stats.Baselines
-	seen    int64
-	alerts  map[string]*episode
+	cfg       Config
+	log       *zap.Logger
+	miner     *template.Miner
+	detectors []detect.Detector
+	rules     detect.Detector
+	stats     *stats.Baselines
+	templates *novelty.Templates
+	alerts    map[string]*episode
+	storms    map[string]*storm
+	ev        detect.Event       // the event in hand (reused)
+	ds        []detect.Detection // its detections (reused)
 }
 
-// New builds an engine; rule file errors read file:line: message.
+// New builds an engine with the shipped detectors; rule file errors read file:line: message.
 func New(cfg Config, log *zap.Logger) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := rules.NewDetector(cfg.Rules, cfg.Stats.MaxEntities)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithRules(cfg, log, r)
+}
+
+// NewWithRules builds an engine whose rule stage is r (the shipped rules.Detector,
+// or another rule engine). When r has Reload() (int, error), ReloadRules calls it.
+func NewWithRules(cfg Config, log *zap.Logger, r detect.Detector) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = zap.NewNop()
 	}
-	set, err := rules.Load(cfg.Rules)
-	if err != nil {
-		return nil, err
+	e := &Engine{cfg: cfg, log: log, miner: template.New(cfg.Template.Config), rules: r,
+		stats: stats.New(cfg.Stats), templates: novelty.NewTemplates(cfg.Template.TemplatesConfig), alerts: map[string]*episode{}, storms: map[string]*storm{}}
+	// Order matters where a detector reads the ones before it: stats does not learn
+	// from events the rules found alert-worthy.
+	e.detectors = []detect.Detector{
+		e.templates,
+		novelty.NewRare(cfg.Template.RareConfig),
+		r,
+		e.stats,
+		novelty.NewCommands(cfg.Commands),
+		volume.NewTemplateRate(cfg.Volume.RateConfig),
+		volume.NewErrorRate(cfg.Volume.ErrorsConfig),
+		volume.NewSilence(cfg.Volume.SilenceConfig, cfg.Volume.MaxHosts),
 	}
-	return &Engine{cfg: cfg, log: log, rules: set, windows: rules.NewWindows(cfg.Stats.MaxEntities),
-		miner: template.New(cfg.Template.Config), stats: stats.New(cfg.Stats), alerts: map[string]*episode{}}, nil
+	return e, nil
 }
 
-// Rules returns the number of rules loaded.
-func (e *Engine) Rules() int { return len(e.rules.Rules) }
+// Rules returns the number of rules loaded (0 when the rule stage cannot say).
+func (e *Engine) Rules() int {
+	if c, ok := e.rules.(interface{ Rules() int }); ok {
+		return c.Rules()
+	}
+	return 0
+}
 
-// ReloadRules re-reads the rule file; on error the old rules stay. Window
-// state of rules whose id is unchanged is kept.
+// ReloadRules re-reads the rules; on error the old rules stay.
 func (e *Engine) ReloadRules() error {
-	set, err := rules.Load(e.cfg.Rules)
+	r, ok := e.rules.(interface{ Reload() (int, error) })
+	if !ok {
+		return nil
+	}
+	n, err := r.Reload()
 	if err != nil {
 		return err
 	}
-	e.rules = set
-	e.windows.Keep(set)
-	e.log.Info("rules reloaded", zap.Int("rules", len(set.Rules)))
+	e.log.Info("rules reloaded", zap.Int("rules", n))
 	return nil
 }
 
-// Entity is who an alert is about: the user, else the ip, else the host.
-func Entity(ev *logwardenpb.LogEvent) string {
-	switch {
-	case ev.GetUser() != "":
-		return ev.GetUser()
-	case ev.GetIp() != "":
-		return ev.GetIp()
+// Accept marks a learnt pattern as accepted by a person, so it stops being
+// reported as new. scope is "template:<template id>". It reports whether the
+// pattern is known.
+func (e *Engine) Accept(scope string) (bool, error) {
+	kind, id, ok := cut(scope, ':')
+	if !ok || id == "" {
+		return false, fmt.Errorf("accept %q: want template:<id>", scope)
 	}
-	return ev.GetHost()
+	switch kind {
+	case "template":
+		return e.templates.Accept(id), nil
+	}
+	return false, fmt.Errorf("accept %q: unknown kind %q (want template)", scope, kind)
+}
+
+func cut(s string, sep byte) (before, after string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
 }
 
 func eventTime(ev *logwardenpb.LogEvent) time.Time {
@@ -200,211 +211,215 @@ func (e *Engine) clampTime(ev *logwardenpb.LogEvent, t time.Time) (time.Time, *l
 		Reason: fmt.Sprintf("the event's own time %s is more than the allowed skew from when it was received (%s); classified at %s", ev.Fields[FieldTimeClamped], recv.Format(time.RFC3339), c.Format(time.RFC3339))}
 }
 
-func key(ev *logwardenpb.LogEvent, per string) string {
-	switch per {
-	case "user":
-		return ev.GetUser()
-	case "ip":
-		return ev.GetIp()
-	case "host":
-		return ev.GetHost()
-	}
-	return Entity(ev)
-}
-
-type pending struct {
-	f        *logwardenpb.Finding
-	rule     *rules.Rule
-	evidence []*logwardenpb.LogEvent
-	episode  string
-	first    time.Time
-	count    int64
-	per      string
-}
-
 // Adopt marks ev's user as adopted when the engine does not know it yet: its partition
 // moved to this instance mid-stream, so its history is not here (stats.Baselines.Adopt).
 func (e *Engine) Adopt(ev *logwardenpb.LogEvent) { e.stats.Adopt(ev.GetUser()) }
 
-// Process classifies one event whose fields were filled by logparse.
-func (e *Engine) Process(ev *logwardenpb.LogEvent) Result {
+// Process classifies one event whose fields were filled by logparse (offline: no partition).
+func (e *Engine) Process(ev *logwardenpb.LogEvent) Result { return e.ProcessFrom(ev, -1) }
+
+// ProcessFrom classifies one event read from partition of logs.raw.
+func (e *Engine) ProcessFrom(ev *logwardenpb.LogEvent, partition int32) Result {
 	t, clamped := e.clampTime(ev, eventTime(ev))
-	e.seen++
 	m := e.miner.Add(ev.GetRaw())
 	v := &logwardenpb.Verdict{Event: ev, TemplateId: m.ID, Template: m.Template, ClassifiedAt: timestamppb.New(t)}
 	if clamped != nil {
 		v.Findings = append(v.Findings, clamped)
 	}
+	// the event and the detections live in the engine and are reused (they would
+	// escape through the Detector interface: a kilobyte per event)
+	e.ev = detect.NewEvent(ev, t, m)
+	e.ev.Partition = partition
+	de := &e.ev
+	ds := e.ds[:0]
+	for _, d := range e.detectors {
+		ds = d.Detect(de, ds)
+	}
+	defer func() {
+		clear(ds)
+		e.ds = ds[:0]
+		e.ev = detect.Event{}
+	}()
 	res := Result{Verdict: v, NewTemplate: m.New}
-	var pend []pending
 
-	if e.seen > int64(e.cfg.Template.WarmupEvents) {
-		if m.New {
-			v.Findings = append(v.Findings, &logwardenpb.Finding{Detector: "template", RuleId: "template.new", Severity: logwardenpb.Severity_SEVERITY_LOW, Score: 0.2,
-				Title: "New log template", Reason: "first line of a kind never seen before: " + stats.Sanitize(clip(m.Template, 160))})
-		} else if m.Count <= int64(e.cfg.Template.RareCount) {
-			v.Findings = append(v.Findings, &logwardenpb.Finding{Detector: "template", RuleId: "template.rare", Severity: logwardenpb.Severity_SEVERITY_LOW, Score: 0.2,
-				Title: "Rare log template", Reason: fmt.Sprintf("a kind of line seen only %d times: %s", m.Count, stats.Sanitize(clip(m.Template, 160)))})
-		}
-	}
-
-	for _, r := range e.rules.Rules {
-		if !r.Match(ev, m.Template) {
-			continue
-		}
-		who := stats.Sanitize(Entity(ev))
-		f := &logwardenpb.Finding{Detector: "rules", RuleId: r.ID, Severity: r.Severity, Score: r.Score, Title: r.Title, RunbookUrl: r.RunbookURL}
-		p := pending{f: f, rule: r, first: t, count: 1, per: "entity"}
-		if r.Threshold == nil {
-			f.Reason = fmt.Sprintf("%s: %s: %s", who, r.Title, stats.Sanitize(clip(subject(ev), 160)))
-			p.evidence = []*logwardenpb.LogEvent{ev}
-			p.episode = eventKey(ev)
-		} else {
-			th := r.Threshold
-			k := key(ev, th.Per)
-			if k == "" {
-				continue
-			}
-			val := ""
-			if th.Distinct != "" {
-				val = rules.Field(ev, m.Template, th.Distinct)
-			}
-			h := e.windows.Observe(r, k, t, val, ev)
-			if !h.Fired {
-				continue
-			}
-			p.per, p.first, p.count, p.evidence, p.episode = th.Per, h.First, int64(h.Total), h.Evidence, h.Episode
-			if len(p.evidence) == 0 { // the window restarted around a late event
-				p.evidence = []*logwardenpb.LogEvent{ev}
-			}
-			if p.episode == "" {
-				p.episode = eventKey(p.evidence[0])
-			}
-			span := h.Last.Sub(h.First).Round(time.Second)
-			if th.Distinct != "" {
-				list := make([]string, 0, maxReasonTargets)
-				for i, x := range h.Values {
-					if i == maxReasonTargets {
-						list = append(list, "…")
-						break
-					}
-					list = append(list, stats.Sanitize(clip(x, 80)))
-				}
-				f.Reason = fmt.Sprintf("%s: %s: %d distinct %s in %s: %s", stats.Sanitize(k), r.Title, h.Count, th.Distinct, span, strings.Join(list, ", "))
-			} else {
-				f.Reason = fmt.Sprintf("%s: %s: %d matching events in %s", stats.Sanitize(k), r.Title, h.Count, span)
-			}
-		}
-		v.Findings = append(v.Findings, f)
-		pend = append(pend, p)
-	}
-
-	n := len(v.Findings)
-	v.Findings = e.stats.Observe(ev, t, len(pend) > 0, v.Findings)
-	for _, f := range v.Findings[n:] {
-		if f.Severity >= logwardenpb.Severity_SEVERITY_MEDIUM {
-			pend = append(pend, pending{f: f, first: t, count: 1, evidence: []*logwardenpb.LogEvent{ev}, episode: eventKey(ev), per: "user"})
-		}
-	}
-
-	// fusion
+	// fusion: score = 1 − Π(1 − finding score) over the event's own findings
 	keep := 1.0
 	for _, f := range v.Findings {
+		keep *= 1 - math.Min(math.Max(f.Score, 0), 1)
+	}
+	for _, d := range ds {
+		if d.Detached {
+			continue
+		}
+		f := d.Finding
+		v.Findings = append(v.Findings, f)
 		keep *= 1 - math.Min(math.Max(f.Score, 0), 1)
 		if f.Severity > v.Severity {
 			v.Severity = f.Severity
 		}
+		res.Candidate = res.Candidate || d.Candidate
 	}
 	v.Score = 1 - keep
 	v.Anomalous = v.Score >= anomalyThreshold
-	if !v.Anomalous {
-		return res
-	}
-	for _, p := range pend {
-		if p.f.Severity < logwardenpb.Severity_SEVERITY_MEDIUM {
+	for i := range ds {
+		d := &ds[i]
+		if d.Finding.GetSeverity() < logwardenpb.Severity_SEVERITY_MEDIUM || (!d.Detached && !v.Anomalous) {
 			continue
 		}
-		if a := e.alert(ev, t, p); a != nil {
+		if a := e.alert(de, d); a != nil {
 			res.Alerts = append(res.Alerts, a)
 		}
 	}
 	return res
 }
 
-// alert returns the alert for p unless its fingerprint alerted within the cooldown.
-func (e *Engine) alert(ev *logwardenpb.LogEvent, t time.Time, p pending) *logwardenpb.Alert {
-	entity := Entity(ev)
-	if p.per != "entity" && p.per != "user" {
-		entity = key(ev, p.per)
+// alert returns the alert for d unless its fingerprint is in an episode: an
+// alert opens an episode that lasts while the fingerprint's detections keep
+// coming less than the cooldown apart. Alerts of one rule about many entities of
+// one host are folded into storm alerts (storm).
+func (e *Engine) alert(ev *detect.Event, d *detect.Detection) *logwardenpb.Alert {
+	t := ev.Time
+	entity := d.Entity
+	if entity == "" {
+		entity = ev.Entity
 	}
-	fp := p.f.Detector + "/" + p.f.RuleId + "/" + entity
-	ep := e.alerts[fp]
-	if ep != nil && t.Sub(ep.last) < alertCooldown && !t.Before(ep.first) {
+	key := d.Key
+	if key == "" {
+		key = entity
+	}
+	cool := d.Cooldown
+	if cool <= 0 {
+		cool = alertCooldown
+	}
+	rule := d.Finding.Detector + "/" + d.Finding.RuleId
+	fp := rule + "/" + key
+	if ep := e.alerts[fp]; ep != nil && t.Sub(ep.last) < cool && !t.Before(ep.first) {
 		ep.last = t
-		ep.count += 1
 		return nil
 	}
-	if len(e.alerts) >= maxAlertKeys {
-		for k, x := range e.alerts {
-			if t.Sub(x.last) >= alertCooldown {
-				delete(e.alerts, k)
-			}
-		}
-		for k := range e.alerts {
-			if len(e.alerts) < maxAlertKeys {
-				break
-			}
+	e.bound(t)
+	e.alerts[fp] = &episode{first: t, last: t}
+	// a storm groups the members of one rule on one host (members: entities) or
+	// of one entity (members: keys, e.g. templates)
+	group, member := ev.Log.GetHost(), entity
+	if group == "" || group == entity {
+		group, member = entity, key
+	}
+	if d.Detached || group == member {
+		return e.newAlert(ev, d, fp, entity, nil)
+	}
+	sk := rule + "/" + group
+	st := e.storms[sk]
+	if st == nil || t.Sub(st.last) >= stormQuiet || t.Before(st.first) {
+		st = &storm{first: t, last: t, reported: t, single: member, members: map[string]struct{}{member: {}}}
+		e.storms[sk] = st
+		return e.newAlert(ev, d, fp, entity, nil)
+	}
+	st.last = t
+	if _, ok := st.members[member]; ok {
+		return nil // already alerted on its own or in a storm alert
+	}
+	if len(st.members) < stormMembers {
+		st.members[member] = struct{}{}
+	}
+	st.folded++
+	if len(st.names) < stormNames {
+		st.names = append(st.names, detect.Sanitize(detect.Clip(member, 64)))
+	}
+	if st.folded&(st.folded-1) != 0 && t.Sub(st.reported) < stormReport {
+		return nil
+	}
+	st.reported = t
+	return e.newAlert(ev, d, sk, group, st)
+}
+
+// bound keeps the episode and storm maps within maxAlertKeys: stale entries
+// first, then arbitrary ones.
+func (e *Engine) bound(t time.Time) {
+	if len(e.alerts) < maxAlertKeys && len(e.storms) < maxAlertKeys {
+		return
+	}
+	for k, x := range e.alerts {
+		if t.Sub(x.last) >= alertCooldown {
 			delete(e.alerts, k)
 		}
 	}
-	e.alerts[fp] = &episode{id: p.episode, first: t, last: t, count: p.count}
-	sum := sha256.Sum256([]byte(fp + "\x00" + p.episode))
-	ev0 := p.evidence
-	if len(ev0) > rules.MaxEvidence {
-		ev0 = ev0[len(ev0)-rules.MaxEvidence:]
+	for k, x := range e.storms {
+		if t.Sub(x.last) >= alertCooldown {
+			delete(e.storms, k)
+		}
 	}
+	for k := range e.alerts {
+		if len(e.alerts) < maxAlertKeys {
+			break
+		}
+		delete(e.alerts, k)
+	}
+	for k := range e.storms {
+		if len(e.storms) < maxAlertKeys {
+			break
+		}
+		delete(e.storms, k)
+	}
+}
+
+// newAlert builds the alert of d under fingerprint fp; with st, the storm alert
+// of the host (entity) standing for every alert folded into st so far.
+func (e *Engine) newAlert(ev *detect.Event, d *detect.Detection, fp, entity string, st *storm) *logwardenpb.Alert {
+	t := ev.Time
+	evidence := d.Evidence
+	if evidence == nil {
+		evidence = []*logwardenpb.LogEvent{ev.Log}
+	}
+	if len(evidence) > rules.MaxEvidence {
+		evidence = evidence[len(evidence)-rules.MaxEvidence:]
+	}
+	episodeID := d.Episode
+	if episodeID == "" {
+		episodeID = eventKey(ev.Log, t)
+		if d.Detached {
+			episodeID = fmt.Sprintf("%d", d.First.UnixNano())
+		}
+	}
+	first, count := d.First, max(d.Count, 1)
+	if first.IsZero() {
+		first = t
+	}
+	title, summary := d.Finding.Title, d.Finding.Reason
+	if st != nil {
+		names := strings.Join(st.names, ", ")
+		if st.folded > int64(len(st.names)) {
+			names += ", …"
+		}
+		title += " (storm)"
+		summary = fmt.Sprintf("%s on %s: %d more after %s since %s (%s); latest: %s", d.Finding.Title, detect.Sanitize(entity), st.folded,
+			detect.Sanitize(detect.Clip(st.single, 64)), st.first.UTC().Format(time.RFC3339), names, d.Finding.Reason)
+		episodeID = fmt.Sprintf("%d@%d", st.folded, st.first.UnixNano())
+		first, count = st.first, 1+st.folded
+	}
+	sum := sha256.Sum256([]byte(fp + "\x00" + episodeID))
 	return &logwardenpb.Alert{
 		Id:          hex.EncodeToString(sum[:16]),
 		Fingerprint: fp,
-		Severity:    p.f.Severity,
-		Title:       p.f.Title,
-		Summary:     p.f.Reason,
+		Severity:    d.Finding.Severity,
+		Title:       title,
+		Summary:     summary,
 		Entity:      entity,
-		Findings:    []*logwardenpb.Finding{p.f},
-		Evidence:    ev0,
-		Count:       p.count,
-		FirstSeen:   timestamppb.New(p.first),
+		Findings:    []*logwardenpb.Finding{d.Finding},
+		Evidence:    evidence,
+		Count:       count,
+		FirstSeen:   timestamppb.New(first),
 		LastSeen:    timestamppb.New(t),
-		RunbookUrl:  p.f.RunbookUrl,
+		RunbookUrl:  d.Finding.RunbookUrl,
 	}
 }
 
 // eventKey identifies an event: its id, else a hash of its time and raw line.
-func eventKey(ev *logwardenpb.LogEvent) string {
+func eventKey(ev *logwardenpb.LogEvent, t time.Time) string {
 	if id := ev.GetId(); id != "" {
 		return id
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\x00%s", eventTime(ev).UnixNano(), ev.GetRaw())
+	fmt.Fprintf(h, "%d\x00%s", t.UnixNano(), ev.GetRaw())
 	return hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-func subject(ev *logwardenpb.LogEvent) string {
-	if t := ev.GetTarget(); t != "" {
-		return t
-	}
-	if ip := ev.GetIp(); ip != "" {
-		return ip
-	}
-	return ev.GetRaw()
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -182,8 +182,8 @@ func Eval(ctx context.Context, eng *engine.Engine, dir string, stage Stage, prog
 	defer f.Close()
 	base := make([]bool, 0, len(labels))
 	after := make([]bool, 0, len(labels))
-	err = run(ctx, eng, bufio.NewReaderSize(f, 256<<10), stage, func(n int, v *logwardenpb.Verdict) {
-		base = append(base, v.GetAnomalous())
+	err = run(ctx, eng, bufio.NewReaderSize(f, 256<<10), stage, func(n int, res engine.Result) {
+		base = append(base, res.Verdict.GetAnomalous())
 		if progress != nil && n%10000 == 0 {
 			progress(n)
 		}

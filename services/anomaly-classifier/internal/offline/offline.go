@@ -46,6 +46,7 @@ type Line struct {
 	Anomalous  bool      `json:"anomalous"`
 	Score      float64   `json:"score"`
 	Severity   string    `json:"severity"`
+	Level      string    `json:"level,omitempty"` // the line's own level, when it states one
 	TemplateID string    `json:"template_id"`
 	Template   string    `json:"template"`
 	Findings   []Finding `json:"findings"`
@@ -59,10 +60,18 @@ func Severity(s logwardenpb.Severity) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "SEVERITY_"))
 }
 
+// Level is the lower-case name of a line's level ("error"), "" when unspecified.
+func Level(l logwardenpb.LogLevel) string {
+	if l == logwardenpb.LogLevel_LOG_LEVEL_UNSPECIFIED {
+		return ""
+	}
+	return strings.ToLower(strings.TrimPrefix(l.String(), "LOG_LEVEL_"))
+}
+
 func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 func toLine(n int, v *logwardenpb.Verdict) Line {
-	l := Line{Line: n, Anomalous: v.GetAnomalous(), Score: round(v.GetScore()), Severity: Severity(v.GetSeverity()),
+	l := Line{Line: n, Anomalous: v.GetAnomalous(), Score: round(v.GetScore()), Severity: Severity(v.GetSeverity()), Level: Level(v.GetEvent().GetLevel()),
 		TemplateID: v.GetTemplateId(), Template: v.GetTemplate(), Findings: []Finding{}}
 	for _, f := range v.GetFindings() {
 		l.Findings = append(l.Findings, Finding{Detector: f.GetDetector(), RuleID: f.GetRuleId(), Severity: Severity(f.GetSeverity()),
@@ -78,8 +87,8 @@ type item struct {
 
 // run parses and classifies every line of in, calling emit in order.
 // With a stage, all verdicts are kept, the stage is flushed, opinions merged,
-// then emitted; before is called with each verdict's anomalous flag before merging.
-func run(ctx context.Context, eng *engine.Engine, in io.Reader, stage Stage, before func(n int, v *logwardenpb.Verdict), emit func(n int, v *logwardenpb.Verdict) error) error {
+// then emitted; before is called with each result before merging.
+func run(ctx context.Context, eng *engine.Engine, in io.Reader, stage Stage, before func(n int, res engine.Result), emit func(n int, v *logwardenpb.Verdict) error) error {
 	p := logparse.New(logparse.Options{})
 	sc := newScanner(in)
 	var kept []item
@@ -93,7 +102,7 @@ func run(ctx context.Context, eng *engine.Engine, in io.Reader, stage Stage, bef
 		p.Parse(sc.Text(), ev)
 		res := eng.Process(ev)
 		if before != nil {
-			before(n, res.Verdict)
+			before(n, res)
 		}
 		if stage == nil {
 			if err := emit(n, res.Verdict); err != nil {
@@ -101,7 +110,7 @@ func run(ctx context.Context, eng *engine.Engine, in io.Reader, stage Stage, bef
 			}
 			continue
 		}
-		stage.Consider(res.Verdict, res.NewTemplate)
+		stage.Consider(res.Verdict, res.NewTemplate || res.Candidate)
 		kept = append(kept, item{v: res.Verdict, new: res.NewTemplate})
 	}
 	if err := sc.Err(); err != nil {

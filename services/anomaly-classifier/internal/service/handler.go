@@ -24,7 +24,7 @@ const Name = "anomaly-classifier"
 
 // Classifier is the detection engine as the handler uses it (not concurrency-safe).
 type Classifier interface {
-	Process(ev *logwardenpb.LogEvent) engine.Result
+	ProcessFrom(ev *logwardenpb.LogEvent, partition int32) engine.Result
 	Adopt(ev *logwardenpb.LogEvent)
 	ReloadRules() error
 }
@@ -167,9 +167,9 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 		if adopt {
 			h.eng.Adopt(ev)
 		}
-		res := h.eng.Process(ev)
+		res := h.eng.ProcessFrom(ev, int32(m.Partition))
 		if h.llm != nil {
-			h.llm.Consider(res.Verdict, res.NewTemplate)
+			h.llm.Consider(res.Verdict, res.NewTemplate || res.Candidate)
 		}
 		rs = append(rs, result{verdict: res.Verdict, alerts: res.Alerts})
 		h.metrics.classified(res.Verdict)
@@ -232,7 +232,7 @@ func (h *Handler) replay(ctx context.Context, m kafkax.Message, from int64) bool
 			h.metrics.duplicate("replay")
 			return
 		}
-		h.eng.Process(ev) // state only: the previous owner published the outputs
+		h.eng.ProcessFrom(ev, int32(r.Partition)) // state only: the previous owner published the outputs
 	})
 	h.metrics.replayed(n)
 	if err != nil {
@@ -328,7 +328,7 @@ func (h *Handler) encode(rs []result) ([]kafkax.Message, error) {
 // (a redelivered opinion yields the same alert).
 func OpinionAlert(v *logwardenpb.Verdict, o llm.Opinion) *logwardenpb.Alert {
 	ev := v.GetEvent()
-	entity := engine.Entity(ev)
+	entity := event.EntityKey(ev)
 	reason := "the LLM second opinion found this event anomalous"
 	for _, f := range o.Findings {
 		if f.GetReason() != "" {

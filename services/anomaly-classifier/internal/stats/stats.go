@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/detect"
 )
 
 // Config bounds and tunes the baselines.
@@ -70,7 +70,7 @@ type entity struct {
 	hours  [24]int32
 	nets   map[string]struct{}
 	held   map[string]int      // networks seen only on suspicious events: count
-	seen   map[uint64]struct{} // hashes of "c:"+command, "d:"+dir
+	seen   map[uint64]struct{} // hashes of "d"+directory
 	rates  map[string]*rate
 	// adopted: the user's history lies on another instance (its partition moved here
 	// mid-stream), so its first hours here say nothing about its habits: only the warm
@@ -95,6 +95,17 @@ func New(cfg Config) *Baselines {
 
 // Len is the number of users tracked.
 func (b *Baselines) Len() int { return len(b.ents) }
+
+// Detect implements detect.Detector: the user's baselines, told whether an earlier
+// stage found the event alert-worthy (then it does not teach the baseline).
+func (b *Baselines) Detect(e *detect.Event, out []detect.Detection) []detect.Detection {
+	var buf [4]*logwardenpb.Finding
+	fs := b.Observe(e.Log, e.Time, detect.Suspicious(out), buf[:0])
+	for _, f := range fs {
+		out = append(out, detect.Detection{Finding: f, Entity: e.Log.GetUser()})
+	}
+	return out
+}
 
 // heldLearn is how often a network or hour must be seen on suspicious events
 // before it is learnt anyway (a real new home address stops alerting).
@@ -123,7 +134,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 	warm := e.events >= b.cfg.WarmupEvents && t.Sub(e.first) >= b.cfg.WarmupSpan
 	early := !e.adopted && e.events >= b.cfg.EarlyEvents
 	b.seen++
-	name := Sanitize(user)
+	name := detect.Sanitize(user)
 
 	// first-seen address: the user's own addresses are remembered exactly; the
 	// /16 network tells a new address in a known network from a foreign one
@@ -134,13 +145,13 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 		global = ok && first == ""
 		if _, ok := e.nets[ip]; !ok {
 			if warm || (early && !global && b.seen > b.cfg.GlobalWarmup) {
-				where := "a network (" + Sanitize(n) + ") no other user works from"
+				where := "a network (" + detect.Sanitize(n) + ") no other user works from"
 				if global {
 					where = "an address never seen for this user"
 				}
 				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.new-network", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.6,
 					Title:  "Login source never seen for this user",
-					Reason: fmt.Sprintf("%s is active from %s, %s", name, Sanitize(ip), where)})
+					Reason: fmt.Sprintf("%s is active from %s, %s", name, detect.Sanitize(ip), where)})
 			}
 			newIP = ip
 		}
@@ -158,29 +169,18 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 				Reason: fmt.Sprintf("%s is active at %02d:%02d UTC, outside their usual hours", name, h, t.UTC().Minute())})
 		}
 	}
-	// first-seen command or directory
-	var kind byte
-	switch ev.GetAction() {
-	case "command", "sudo":
-		kind = 'c'
-	case "dir_access":
-		kind = 'd'
-	}
-	if kind != 0 && ev.GetTarget() != "" {
+	// first-seen directory (commands: novelty.Commands, by command shape)
+	if ev.GetAction() == "dir_access" && ev.GetTarget() != "" {
 		var mh maphash.Hash
 		mh.SetSeed(b.seed)
-		mh.WriteByte(kind)
+		mh.WriteByte('d')
 		mh.WriteString(ev.GetTarget())
 		k := mh.Sum64()
 		if _, ok := e.seen[k]; !ok {
 			if warm {
-				what := "runs a command"
-				if kind == 'd' {
-					what = "opens a directory"
-				}
-				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.first-seen-" + map[byte]string{'c': "command", 'd': "directory"}[kind],
+				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.first-seen-directory",
 					Severity: logwardenpb.Severity_SEVERITY_LOW, Score: 0.3, Title: "First use by this user",
-					Reason: fmt.Sprintf("%s %s never seen for this user: %s", name, what, Sanitize(truncate(ev.GetTarget(), 120)))})
+					Reason: fmt.Sprintf("%s opens a directory never seen for this user: %s", name, detect.Sanitize(detect.Clip(ev.GetTarget(), 120)))})
 			}
 			if len(e.seen) < 4*b.cfg.MaxValues {
 				e.seen[k] = struct{}{}
@@ -210,7 +210,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 				r.fired = true
 				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.rate-spike", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.6,
 					Title:  "Activity spike",
-					Reason: fmt.Sprintf("%s: %d %s events in 10m, usual %.1f", name, r.count, Sanitize(a), r.ewma)})
+					Reason: fmt.Sprintf("%s: %d %s events in 10m, usual %.1f", name, r.count, detect.Sanitize(a), r.ewma)})
 			}
 		}
 	}
@@ -297,36 +297,6 @@ func network(ip string) string {
 		}
 	}
 	return ip
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// Sanitize replaces control characters so a reason is one printable line.
-func Sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // hourDistance is the circular distance in hours from h to the nearest hour

@@ -45,7 +45,8 @@ func TestBaselines(t *testing.T) {
 		{"usual", &logwardenpb.LogEvent{User: "bob", Ip: "10.10.1.2", Action: "command", Target: "ls -la"}, 2 * time.Hour, nil},
 		{"new address", &logwardenpb.LogEvent{User: "bob", Ip: "185.220.1.1", Action: "login"}, 2 * time.Hour, []string{"stats.new-network"}},
 		{"off hours", &logwardenpb.LogEvent{User: "bob", Ip: "10.10.1.2", Action: "login"}, 15 * time.Hour, []string{"stats.off-hours"}},
-		{"new command", &logwardenpb.LogEvent{User: "bob", Ip: "10.10.1.2", Action: "command", Target: "make test"}, 2 * time.Hour, []string{"stats.first-seen-command"}},
+		{"new directory", &logwardenpb.LogEvent{User: "bob", Ip: "10.10.1.2", Action: "dir_access", Target: "/srv/backups"}, 2 * time.Hour, []string{"stats.first-seen-directory"}},
+		{"new command is novelty.Commands' job", &logwardenpb.LogEvent{User: "bob", Ip: "10.10.1.2", Action: "command", Target: "make test"}, 2 * time.Hour, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
