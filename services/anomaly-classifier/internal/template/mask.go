@@ -1,13 +1,17 @@
 package template
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"strings"
+)
 
 // Masking decides which parts of a line are values. It looks at the shape of
 // a token, never at what system wrote it:
 //
 //   - A line is split on white space into words; a quoted string ('…' or "…",
 //     opening at a word start or after = : ( [ { , < |) is one value even when
-//     it holds spaces.
+//     it holds spaces, unless it starts with a word in capitals and a space (a
+//     request line, "GET /a HTTP/1.1": the verb stays).
 //   - A word is cut into compounds at = , ; | ( ) [ ] { } < > and quotes, and at
 //     the colon after a key ("index:0" → index, 0; not in "10:20", "a.b:80",
 //     "http://", "C:\"). The delimiters stay in the token, so "uid=0" and
@@ -15,9 +19,12 @@ import "hash/maphash"
 //   - A compound is a value when it holds a digit (numbers of every spelling,
 //     hex, IPv4/IPv6, host:port, MACs, UUIDs, dates and times, versions,
 //     ids such as blk_-42 or core.2275), or when it is a path or URL (a slash
-//     or backslash with letters), an e-mail address, or a run of ≥ 8 hex
-//     letters. A word glued to a number keeps the word: "ssh2" → "ssh<*>",
-//     "Steps1514038530000" → "Steps<*>" (not when the run is all hex: a hash).
+//     or backslash with letters), an e-mail address, a run of ≥ 8 hex
+//     letters, or a lower-case dotted name ending in a short word (a host or
+//     file name). A word glued to a number keeps the word: "ssh2" → "ssh<*>",
+//     "Steps1514038530000" → "Steps<*>" (not when the run is all hex: a hash);
+//     a name in capitals stays whole ("SOCKS5", "SHA256").
+//   - An empty pair ("()", "[]", "\"\"") is an empty value.
 //   - Across words: a number followed by a unit (451 bytes, 1.16 KB, 3 sec,
 //     10 ms) is one value; a month or weekday name (or AM/PM, UTC) next to a
 //     value is part of it, so "Sun Jul 10 03:55:21 2005" is one date; and
@@ -112,9 +119,18 @@ func (s *scanner) scan(line string) []token {
 		if charClass[w[len(w)-1]]&cTail == 0 {
 			orHead, andHead = or, and
 		}
-		if orHead&^(cLower|cUpper|cHex) == 0 && orHead != 0 && !(andHead&cHex != 0 && len(w) >= 8) {
+		switch {
+		case orHead&^(cLower|cUpper|cHex) == 0 && orHead != 0 && !(andHead&cHex != 0 && len(w) >= 8):
 			s.plainWord(w, orHead)
-		} else {
+		case and&cValue != 0 && or&cDigit != 0:
+			// digits and . : - + / _ only (numbers, IPs, times, dates): one
+			// value, as word would find
+			t := token{off: 0, end: 3, kind: kindPure}
+			if isNumber(w) {
+				t.kind |= kindNumber
+			}
+			s.add(t)
+		default:
 			s.word(w, or&cKey != 0)
 		}
 	}
@@ -151,6 +167,11 @@ const (
 	cQuote     // ' "
 	cKey       // = :
 	cHexLetter // a-f, A-F
+	cValue     // 0-9 . : - + / _ (a word of these only is one value)
+	cAlnum     // letters, digits, non-ASCII
+	cSlash     // / and backslash
+	cAt        // @
+	cDot       // .
 )
 
 // charClass classifies bytes for the scanner (a read-only table).
@@ -166,8 +187,21 @@ var charClass = func() (t [256]uint16) {
 			t[c] = cLower
 		case b >= 'A' && b <= 'Z':
 			t[c] = cUpper
+		case b >= 0x80:
+			t[c] = cLower // non-ASCII text counts as wording
 		case isDelim(b):
 			t[c] = cDelim
+		}
+		if t[c]&(cDigit|cLower|cUpper) != 0 {
+			t[c] |= cAlnum
+		}
+		switch b {
+		case '/', '\\':
+			t[c] |= cSlash
+		case '@':
+			t[c] |= cAt
+		case '.':
+			t[c] |= cDot
 		}
 		if b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' {
 			t[c] |= cHex | cHexLetter
@@ -175,6 +209,10 @@ var charClass = func() (t [256]uint16) {
 		switch b {
 		case ',', ';', ':', '.', '!', '?':
 			t[c] |= cTail
+		}
+		switch b {
+		case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '.', ':', '-', '+', '/', '_':
+			t[c] |= cValue
 		}
 		switch b {
 		case '"', '\'':
@@ -188,6 +226,10 @@ var charClass = func() (t [256]uint16) {
 
 // word masks one word into a token; keyed: it has an = or a colon.
 func (s *scanner) word(w string, keyed bool) {
+	if emptyPair(w) {
+		s.add(token{off: 0, end: 3, kind: kindPure})
+		return
+	}
 	off := len(s.buf)
 	masked, numbers := 0, 0
 	literal := false // a letter or digit kept as text
@@ -305,40 +347,21 @@ const (
 
 // compound appends c or its mask to buf and says which it was.
 func (s *scanner) compound(c string) int {
-	digits, lower, upper, hex, dots, slash, at, dotAfterAt := 0, 0, 0, 0, 0, false, false, false
+	or, and := uint16(0), uint16(0xffff)
 	for k := 0; k < len(c); k++ {
-		b := c[k]
-		cl := charClass[b]
-		switch {
-		case cl&cDigit != 0:
-			digits++
-		case cl&cLower != 0:
-			lower++
-		case cl&cUpper != 0:
-			upper++
-		case b == '/' || b == '\\':
-			slash = true
-		case b == '@':
-			at = true
-		case b == '.':
-			dots++
-			dotAfterAt = dotAfterAt || at
-		case b >= 0x80:
-			lower++ // non-ASCII text counts as wording
-		}
-		if cl&cHexLetter != 0 {
-			hex++
-		}
+		cl := charClass[c[k]]
+		or |= cl
+		and &= cl
 	}
-	letters := lower + upper
+	letters := or&(cLower|cUpper) != 0
 	switch {
-	case digits > 0:
-		if lower == 0 && upper >= 2 && isCaps(c) {
+	case or&cDigit != 0:
+		if or&cLower == 0 && isCaps(c) {
 			s.buf = append(s.buf, c...)
 			return compoundText
 		}
-		if letters >= 3 && letters+digits == len(c) && letters != hex {
-			if k := gluedNumber(c); k > 0 {
+		if letters && and&cAlnum != 0 && and&cHex == 0 {
+			if k := gluedNumber(c); k >= 3 {
 				s.buf = append(s.buf, c[:k]...)
 				s.buf = append(s.buf, Wildcard...)
 				return compoundGlued
@@ -349,21 +372,28 @@ func (s *scanner) compound(c string) int {
 			return compoundNumber
 		}
 		return compoundValue
-	case letters > 0 && (slash || at && dotAfterAt), // path, URL, e-mail address
-		hex >= 8 && hex == len(c),
-		dots > 0 && upper == 0 && hostName(c):
+	case letters && (or&cSlash != 0 || or&cAt != 0 && isEmail(c)), // path, URL, e-mail address
+		and&cHexLetter != 0 && len(c) >= 8,
+		or&cDot != 0 && or&cUpper == 0 && hostName(c):
 		s.buf = append(s.buf, Wildcard...)
 		return compoundValue
 	}
 	s.buf = append(s.buf, c...)
-	if letters > 0 {
+	if letters {
 		return compoundText
 	}
 	return compoundPunct
 }
 
+// isEmail: an @ with a dot after it.
+func isEmail(c string) bool {
+	k := strings.IndexByte(c, '@')
+	return k >= 0 && strings.IndexByte(c[k:], '.') >= 0
+}
+
 // gluedNumber returns where the number starts in a word glued to a number
-// (letters then digits only: "ssh2", "eth0", "Steps123"), or 0.
+// (letters then digits only: "ssh2", "eth0", "Steps123"), or 0. The caller
+// wants at least 3 letters.
 func gluedNumber(c string) int {
 	k := 0
 	for k < len(c) && !isDigit(c[k]) {
@@ -643,4 +673,17 @@ func (s *scanner) keyHash(form []byte) uint64 {
 		}
 	}
 	return 0
+}
+
+// emptyPair: an empty value written as a pair of brackets or quotes ("()",
+// "[]", "{}", "<>", two quotes), maybe followed by a comma, semicolon or colon.
+func emptyPair(w string) bool {
+	if n := len(w); n == 3 && (w[2] == ',' || w[2] == ';' || w[2] == ':') {
+		w = w[:2]
+	}
+	switch w {
+	case "()", "[]", "{}", "<>", `""`, "''":
+		return true
+	}
+	return false
 }

@@ -56,6 +56,8 @@ func TestMask(t *testing.T) {
 		{"apostrophe", "Can't find child 6725", "Can't find child <*>"},
 		{"request line keeps its verb", `"GET /v2/servers/detail HTTP/1.1" status: 200`, `"GET <*> HTTP/1.1" status: <*>`},
 		{"unterminated quote", `say "hello world`, `say "hello world`},
+		{"empty brackets are an empty value", "connection from 10.0.0.1 () at 10:00", "connection from <*> at <*>"},
+		{"an empty value like a full one", "connection from 10.0.0.1 (a.example.com) at 10:00", "connection from <*> at <*>"},
 		{"neighbouring values collapse", "nodes 10.0.0.1 10.0.0.2 10.0.0.3 down", "nodes <*> down"},
 		{"long values capped", "x " + strings.Repeat("a", 5), "x aaaaa"},
 	}
