@@ -82,7 +82,6 @@ func New(w Writer, opts Options) *Publisher {
 // Event builds the LogEvent of one line received at receivedAt.
 func (p *Publisher) Event(l source.Line, receivedAt time.Time) *logwardenpb.LogEvent {
 	ev := &logwardenpb.LogEvent{
-		Id:         p.opts.NewID(),
 		ReceivedAt: timestamppb.New(receivedAt),
 		Source:     l.Source,
 		Host:       l.Host,
@@ -96,6 +95,8 @@ func (p *Publisher) Event(l source.Line, receivedAt time.Time) *logwardenpb.LogE
 		}
 		sum := sha256.Sum256([]byte(l.IDKey))
 		ev.Id = event.NewIDFrom(at, bytes.NewReader(sum[:]))
+	} else {
+		ev.Id = p.opts.NewID()
 	}
 	switch {
 	case !l.Time.IsZero():
