@@ -242,6 +242,12 @@ func (h *Handler) publish(ctx context.Context, body []byte, ndjson bool, base, c
 			return nil
 		}
 		if err := h.pub.Publish(ctx, chunk); err != nil {
+			if ctx.Err() == nil { // not a timeout: a failure no retry can fix
+				h.log.Error("ingest: a chunk cannot be written", zap.String("client", client),
+					zap.Int("lines_acknowledged", done), zap.Int("chunk_lines", len(chunk)), zap.Error(err))
+				return refuse(http.StatusInternalServerError, "lines from line %d on cannot be written (see the producer's log); "+
+					"earlier lines may have been written", first)
+			}
 			h.log.Warn("ingest: Kafka did not acknowledge a chunk; answering 503", zap.String("client", client),
 				zap.Int("lines_acknowledged", done), zap.Int("chunk_lines", len(chunk)), zap.Error(err))
 			rf := refuse(http.StatusServiceUnavailable, "Kafka did not acknowledge the request within ingest.publish_timeout. "+

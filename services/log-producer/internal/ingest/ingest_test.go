@@ -16,7 +16,8 @@ import (
 	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
-// fakePublisher records what it was given; it fails from call failFrom on (0: never).
+// fakePublisher records what it was given; with err, calls from failFrom on fail as a
+// publisher does while Kafka is down: at the context's deadline.
 type fakePublisher struct {
 	mu       sync.Mutex
 	err      error
@@ -34,7 +35,10 @@ func (p *fakePublisher) Publish(ctx context.Context, lines []source.Line) error 
 	defer p.mu.Unlock()
 	p.calls++
 	if p.err != nil && p.calls >= p.failFrom {
-		return p.err
+		p.mu.Unlock()
+		<-ctx.Done() // Kafka not answering: the publisher retries until the deadline
+		p.mu.Lock()
+		return errors.Join(ctx.Err(), p.err)
 	}
 	p.lines = append(p.lines, lines...)
 	return nil
@@ -42,7 +46,7 @@ func (p *fakePublisher) Publish(ctx context.Context, lines []source.Line) error 
 
 func testConfig() Config {
 	c := DefaultConfig()
-	c.MaxBodyBytes, c.MaxInFlightBytes, c.PublishTimeout = 1024, 1<<20, time.Second
+	c.MaxBodyBytes, c.MaxInFlightBytes, c.PublishTimeout = 1024, 1<<20, 100*time.Millisecond
 	return c
 }
 
@@ -231,6 +235,23 @@ func TestIngestIDsAreIdempotent(t *testing.T) {
 	asBob := keys(request{body: body, headers: map[string]string{"Authorization": "Bearer fedcba9876543210fedc"}}, tokens)
 	if asAlice[0] == asBob[0] || asAlice[0] == first[0] {
 		t.Fatal("two clients sending the same body got the same ids")
+	}
+}
+
+// permanentPublisher fails at once, before its context ends: a failure no retry fixes.
+type permanentPublisher struct{}
+
+func (permanentPublisher) Publish(context.Context, []source.Line) error {
+	return errors.New("event too large even without its line")
+}
+
+// TestIngestPermanentFailureIsNotRetryLater: a failure that is not Kafka being slow is a
+// 500 without Retry-After, never a 503 asking for a retry that cannot succeed.
+func TestIngestPermanentFailureIsNotRetryLater(t *testing.T) {
+	h := NewHandler(testConfig(), permanentPublisher{}, nil, nil, nil)
+	rec, out := post(t, h, "text/plain", "a\n")
+	if rec.Code != http.StatusInternalServerError || rec.Header().Get("Retry-After") != "" {
+		t.Fatalf("%d %v (Retry-After %q)", rec.Code, out, rec.Header().Get("Retry-After"))
 	}
 }
 
