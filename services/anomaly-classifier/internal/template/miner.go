@@ -50,17 +50,22 @@ type Stats struct {
 }
 
 type cluster struct {
-	id     string
-	text   string   // template text; "" when stale
-	forms  []string // tokens
-	hashes []uint64 // hashBytes of forms
-	keys   []uint64 // token.key of forms
-	gen    []bool   // positions generalised by merging lines (not masked values)
-	caps   []bool   // positions holding a word in capitals
-	count  int64
-	leaf   *node
-	prev   *cluster // more recently used
-	next   *cluster // less recently used
+	id    string
+	text  string     // template text; "" when stale
+	forms []string   // tokens
+	pos   []position // what similarity compares, by position (contiguous)
+	count int64
+	leaf  *node
+	prev  *cluster // more recently used
+	next  *cluster // less recently used
+}
+
+// position is what the similarity needs of one template token.
+type position struct {
+	hash uint64 // token.hash of the form (of Wildcard when gen)
+	key  uint64 // token.key of the form
+	gen  bool   // generalised by merging lines (not a masked value)
+	caps bool   // a word in capitals
 }
 
 type node struct {
@@ -109,8 +114,9 @@ func (m *Miner) Add(line string) Match {
 	var best *cluster
 	bestSim := -1.0
 	if leaf := m.find(toks); leaf != nil {
+		n := float64(len(toks))
 		for _, c := range leaf.clusters {
-			if sim := similarity(c, toks); sim > bestSim {
+			if sim := similarity(c, toks, max(m.cfg.Similarity, bestSim)*n); sim > bestSim {
 				best, bestSim = c, sim
 			}
 		}
@@ -120,10 +126,10 @@ func (m *Miner) Add(line string) Match {
 		return Match{ID: c.id, Template: c.text, New: true, Count: 1}
 	}
 	for i := range toks {
-		if !best.gen[i] && best.hashes[i] != toks[i].hash {
-			best.gen[i] = true
-			best.hashes[i] = m.sc.wild
-			best.forms[i] = generalise(best.forms[i], best.keys[i] != 0 && best.keys[i] == toks[i].key)
+		if p := &best.pos[i]; !p.gen && p.hash != toks[i].hash {
+			p.gen = true
+			p.hash = m.sc.wild
+			best.forms[i] = generalise(best.forms[i], p.key != 0 && p.key == toks[i].key)
 			best.text = ""
 		}
 	}
@@ -137,23 +143,26 @@ func (m *Miner) Add(line string) Match {
 // threshold: two neighbouring words differ (a value is one token, so two
 // differing words in a row are other wording: "Bye Bye" / "disconnected by"),
 // or a word in capitals differs from one in capitals (names of states,
-// protocols, methods: LOOKING/LEADING, HTTPS/SOCKS5).
-func similarity(c *cluster, toks []token) float64 {
+// protocols, methods: LOOKING/LEADING, HTTPS/SOCKS5). It also gives up (-1)
+// as soon as the weighted count of equal positions cannot reach need.
+func similarity(c *cluster, toks []token, need float64) float64 {
 	if len(toks) == 0 {
 		return 1
 	}
 	same := 0.0
 	prevDiff := false
+	pos := c.pos[:len(toks)]
 	for i := range toks {
 		diff := false
+		p := &pos[i]
 		switch {
-		case c.gen[i]:
+		case p.gen:
 			same += genWeight
-		case c.hashes[i] != toks[i].hash:
-			if c.keys[i] != 0 && c.keys[i] == toks[i].key {
+		case p.hash != toks[i].hash:
+			if p.key != 0 && p.key == toks[i].key {
 				break // the same key with another value
 			}
-			if prevDiff || c.caps[i] && toks[i].kind&kindCaps != 0 {
+			if prevDiff || p.caps && toks[i].kind&kindCaps != 0 {
 				return -1
 			}
 			diff = true
@@ -161,6 +170,9 @@ func similarity(c *cluster, toks []token) float64 {
 			same += maskedWeight
 		default:
 			same++
+		}
+		if same+float64(len(toks)-i-1) < need {
+			return -1
 		}
 		prevDiff = diff
 	}
@@ -251,21 +263,16 @@ func (m *Miner) create(toks []token, buf []byte) *cluster {
 	}
 	text := b.String()
 	c := &cluster{
-		text:   text,
-		forms:  make([]string, len(toks)),
-		hashes: make([]uint64, len(toks)),
-		keys:   make([]uint64, len(toks)),
-		gen:    make([]bool, len(toks)),
-		caps:   make([]bool, len(toks)),
-		count:  1,
+		text:  text,
+		forms: make([]string, len(toks)),
+		pos:   make([]position, len(toks)),
+		count: 1,
 	}
 	pos := 0
 	for i, t := range toks {
 		l := int(t.end - t.off)
 		c.forms[i] = text[pos : pos+l]
-		c.hashes[i] = t.hash
-		c.keys[i] = t.key
-		c.caps[i] = t.kind&kindCaps != 0
+		c.pos[i] = position{hash: t.hash, key: t.key, caps: t.kind&kindCaps != 0}
 		pos += l + 1
 	}
 	c.id = templateID(text)
@@ -377,8 +384,8 @@ func (m *Miner) Snapshot() []TemplateState {
 	out := make([]TemplateState, 0, m.stats.Templates)
 	for c := m.head; c != nil; c = c.next {
 		st := TemplateState{ID: c.id, Template: c.template(), Count: c.count}
-		for i, g := range c.gen {
-			if g {
+		for i, p := range c.pos {
+			if p.gen {
 				st.Generalised = append(st.Generalised, i)
 			}
 		}
@@ -412,10 +419,10 @@ func (m *Miner) Restore(states []TemplateState) error {
 		c := built[k]
 		keys := make([]uint64, 0, m.cfg.Depth)
 		for i := 0; i < m.cfg.Depth && i < len(c.forms); i++ {
-			if f := c.forms[i]; c.gen[i] || isPureForm(f) || isGluedForm(f) {
+			if f := c.forms[i]; c.pos[i].gen || isPureForm(f) || isGluedForm(f) {
 				keys = append(keys, m.sc.wild)
 			} else {
-				keys = append(keys, c.hashes[i])
+				keys = append(keys, c.pos[i].hash)
 			}
 		}
 		c.leaf = m.leaf(func(i int) uint64 { return keys[i] }, len(c.forms))
@@ -440,29 +447,28 @@ func (m *Miner) restored(st TemplateState) (*cluster, error) {
 		return nil, fmt.Errorf("%d tokens, at most %d", len(forms), maxTokens)
 	}
 	c := &cluster{
-		id:     st.ID,
-		text:   st.Template,
-		forms:  forms,
-		hashes: make([]uint64, len(forms)),
-		keys:   make([]uint64, len(forms)),
-		gen:    make([]bool, len(forms)),
-		caps:   make([]bool, len(forms)),
-		count:  st.Count,
+		id:    st.ID,
+		text:  st.Template,
+		forms: forms,
+		pos:   make([]position, len(forms)),
+		count: st.Count,
 	}
 	for i, f := range forms {
 		if f == "" || strings.ContainsAny(f, " \t\n\r\v\f") {
 			return nil, fmt.Errorf("token %d is empty or holds white space", i)
 		}
-		c.hashes[i] = maphash.String(m.sc.seed, f)
-		c.keys[i] = m.sc.keyHash([]byte(f))
-		c.caps[i] = !strings.Contains(f, Wildcard) && isCaps(trimPunct(f))
+		c.pos[i] = position{
+			hash: maphash.String(m.sc.seed, f),
+			key:  m.sc.keyHash([]byte(f)),
+			caps: !strings.Contains(f, Wildcard) && isCaps(trimPunct(f)),
+		}
 	}
 	for _, i := range st.Generalised {
 		if i < 0 || i >= len(forms) {
 			return nil, fmt.Errorf("generalised position %d out of range", i)
 		}
-		c.gen[i] = true
-		c.hashes[i] = m.sc.wild
+		c.pos[i].gen = true
+		c.pos[i].hash = m.sc.wild
 	}
 	return c, nil
 }
