@@ -11,6 +11,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+
+	"github.com/logwarden/logwarden/pkg/retry"
 )
 
 // ConsumerConfig tunes a consumer-group member.
@@ -259,7 +261,10 @@ func (c *Consumer) process(ctx context.Context, h BatchHandler, batch []Message)
 }
 
 // writeOutputs retries until the outputs are written or ctx ends: a broker restart delays
-// the pipeline, it does not lose or skip anything.
+// the pipeline, it does not lose or skip anything. A retry sends only the outputs that
+// failed (those acknowledged are never sent twice). An output too large for its topic is
+// not retried: it is replaced by its dead letter on <topic>.dlq (service: the group id,
+// no coordinates), trimmed to fit, and the batch goes on.
 func (c *Consumer) writeOutputs(ctx context.Context, outs []Message) error {
 	if len(outs) == 0 {
 		return nil
@@ -267,25 +272,43 @@ func (c *Consumer) writeOutputs(ctx context.Context, outs []Message) error {
 	if c.writer == nil {
 		return fmt.Errorf("handler returned %d outputs but the consumer has no writer", len(outs))
 	}
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := c.writer.Write(ctx, outs...)
-		if err == nil {
-			return nil
+	pending := outs
+	policy := retry.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second,
+		OnRetry: func(attempt int, err error, wait time.Duration) {
+			c.log.Warn("writing outputs failed; retrying those not written", zap.Int("attempt", attempt), zap.Int("messages", len(pending)),
+				zap.Duration("backoff", wait), zap.Error(err))
+		}}
+	err := retry.Do(ctx, policy, func(ctx context.Context, _ int) error {
+		for {
+			err := c.writer.Write(ctx, pending...)
+			if err == nil || retry.IsPermanent(err) {
+				return err
+			}
+			again, rejected := Unwritten(pending, err)
+			for _, r := range rejected {
+				if isDeadLetter(r.Message) {
+					// Only a topic limit of a few hundred bytes refuses a trimmed dead letter.
+					c.metrics.droppedDeadLetter()
+					c.log.Error("dead letter does not fit its topic even trimmed; dropped", zap.String("topic", r.Message.Topic), zap.Error(r.Err))
+					continue
+				}
+				c.log.Warn("output too large for its topic; dead-lettered", zap.String("topic", r.Message.Topic), zap.Error(r.Err))
+				again = append(again, unwrittenDeadLetter(r.Message, c.cfg.GroupID, r.Err))
+			}
+			pending = again
+			switch {
+			case len(pending) == 0:
+				return nil
+			case len(rejected) == 0:
+				return err
+			}
+			// Some outputs became dead letters: write them (and the rest) now, no back-off.
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("write %d outputs (gave up after %d attempts): %w", len(outs), attempt, err)
-		}
-		c.log.Warn("writing outputs failed; retrying", zap.Int("attempt", attempt), zap.Duration("backoff", backoff), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("write %d outputs (gave up after %d attempts): %w", len(outs), attempt, err)
-		case <-time.After(backoff):
-		}
-		if backoff < 5*time.Second {
-			backoff *= 2
-		}
+	})
+	if err != nil {
+		return fmt.Errorf("write %d of %d outputs: %w", len(pending), len(outs), err)
 	}
+	return nil
 }
 
 // commit commits "everything up to and including these offsets". A failed commit is

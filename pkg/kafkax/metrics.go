@@ -2,6 +2,7 @@ package kafkax
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +14,10 @@ type Metrics struct {
 	fetchErrs  prometheus.Counter
 	produced   *prometheus.CounterVec
 	writeErrs  *prometheus.CounterVec
+	tooLarge   *prometheus.CounterVec
 	dlq        *prometheus.CounterVec
+	dlqTrimmed *prometheus.CounterVec
+	dlqDropped prometheus.Counter
 	commits    *prometheus.CounterVec
 	lag        *prometheus.GaugeVec
 	handleSecs prometheus.Histogram
@@ -34,11 +38,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "logwarden_kafka_messages_produced_total", Help: "Messages acknowledged by the brokers, by topic.",
 		}, []string{"topic"}),
 		writeErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "logwarden_kafka_write_errors_total", Help: "Failed write attempts, by topic.",
+			Name: "logwarden_kafka_write_errors_total", Help: "Messages not written by a write attempt, by topic.",
+		}, []string{"topic"}),
+		tooLarge: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logwarden_kafka_messages_too_large_total", Help: "Messages refused for good as larger than their topic's max.message.bytes, by topic.",
 		}, []string{"topic"}),
 		dlq: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logwarden_dlq_writes_total", Help: "Dead-letter records written, by dead-letter topic.",
 		}, []string{"topic"}),
+		dlqTrimmed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logwarden_dlq_trimmed_total", Help: "Dead letters trimmed to fit their topic's max.message.bytes, by dead-letter topic.",
+		}, []string{"topic"}),
+		dlqDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logwarden_dlq_dropped_total", Help: "Dead letters that did not fit their topic even trimmed (a limit of a few hundred bytes) and were dropped.",
+		}),
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logwarden_kafka_commits_total", Help: "Offset commits, by outcome (ok, error).",
 		}, []string{"outcome"}),
@@ -58,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.consumed, m.fetchErrs, m.produced, m.writeErrs, m.dlq, m.commits, m.lag, m.handleSecs, m.writeSecs, m.inFlight)
+		reg.MustRegister(m.consumed, m.fetchErrs, m.produced, m.writeErrs, m.tooLarge, m.dlq, m.dlqTrimmed, m.dlqDropped, m.commits, m.lag, m.handleSecs, m.writeSecs, m.inFlight)
 	}
 	return m
 }
@@ -80,21 +93,42 @@ func (m *Metrics) fetchFailed() {
 	m.fetchErrs.Inc()
 }
 
-func (m *Metrics) wrote(msgs []Message, took time.Duration, err error) {
-	if m == nil || len(msgs) == 0 {
+// wrote counts one write to topic: ok messages acknowledged, failed not written (of
+// which tooLarge refused for good).
+func (m *Metrics) wrote(topic string, ok, failed, tooLarge int, took time.Duration) {
+	if m == nil {
 		return
 	}
-	if err != nil {
-		m.writeErrs.WithLabelValues(msgs[0].Topic).Inc()
+	if failed > 0 {
+		m.writeErrs.WithLabelValues(topic).Add(float64(failed))
+	}
+	if tooLarge > 0 {
+		m.tooLarge.WithLabelValues(topic).Add(float64(tooLarge))
+	}
+	if ok == 0 {
 		return
 	}
-	m.writeSecs.Observe(took.Seconds())
-	for _, msg := range msgs {
-		m.produced.WithLabelValues(msg.Topic).Inc()
-		if len(msg.Topic) > 4 && msg.Topic[len(msg.Topic)-4:] == ".dlq" {
-			m.dlq.WithLabelValues(msg.Topic).Inc()
-		}
+	if failed == 0 {
+		m.writeSecs.Observe(took.Seconds())
 	}
+	m.produced.WithLabelValues(topic).Add(float64(ok))
+	if strings.HasSuffix(topic, ".dlq") {
+		m.dlq.WithLabelValues(topic).Add(float64(ok))
+	}
+}
+
+func (m *Metrics) trimmedDeadLetter(topic string) {
+	if m == nil {
+		return
+	}
+	m.dlqTrimmed.WithLabelValues(topic).Inc()
+}
+
+func (m *Metrics) droppedDeadLetter() {
+	if m == nil {
+		return
+	}
+	m.dlqDropped.Inc()
 }
 
 func (m *Metrics) committed(err error) {

@@ -66,7 +66,7 @@ func runCmd(t *testing.T, env map[string]string, line string) running {
 	base := kafkatest.UniqueName("ac-run")
 	r := running{cfg: cfg, in: base + ".raw", verdicts: base + ".verdicts", alerts: base + ".alerts", stderr: &lockedBuffer{}}
 	t.Cleanup(func() {
-		_ = kafkatest.Admin(t, cfg).DeleteTopics(context.Background(), r.in, r.verdicts, r.alerts, kafkax.DLQTopic(r.in), kafkax.DLQTopic(r.alerts))
+		_ = kafkatest.Admin(t, cfg).DeleteTopics(context.Background(), r.in, r.verdicts, r.alerts, kafkax.DLQTopic(r.in), kafkax.DLQTopic(r.verdicts), kafkax.DLQTopic(r.alerts))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -61,7 +61,8 @@ func EnsureTopics(ctx context.Context, o Options) error {
 		names = append(names, kafkax.DLQTopic(t))
 	}
 	if o.Topics.VerdictsEnabled {
-		names = append(names, o.Topics.Verdicts)
+		// <verdicts>.dlq takes a verdict larger than the verdicts topic accepts.
+		names = append(names, o.Topics.Verdicts, kafkax.DLQTopic(o.Topics.Verdicts))
 	}
 	names = append(names, o.Topics.Alerts, kafkax.DLQTopic(o.Topics.Alerts))
 	specs := make([]kafkax.TopicSpec, 0, len(names))

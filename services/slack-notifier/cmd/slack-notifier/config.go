@@ -18,18 +18,19 @@ import (
 // Config is the service's root configuration. Every key has an environment form:
 // group.wait → GROUP_WAIT.
 type Config struct {
-	Kafka           kafkax.Config  `mapstructure:"kafka"`
-	Log             obs.LogConfig  `mapstructure:"log"`
-	HTTP            obs.HTTPConfig `mapstructure:"http"`
-	AlertsTopic     string         `mapstructure:"alerts_topic" desc:"topic of the alerts to notify about"`
-	GroupID         string         `mapstructure:"group_id" desc:"consumer group id"`
-	TopicPartitions int            `mapstructure:"topic_partitions" desc:"partitions of alerts and alerts.dlq when created at start"`
-	Slack           SlackConfig    `mapstructure:"slack"`
-	Webhook         WebhookConfig  `mapstructure:"webhook"`
-	Teams           TeamsConfig    `mapstructure:"teams"`
-	Group           group.Config   `mapstructure:"group"`
-	Retry           RetryConfig    `mapstructure:"retry"`
-	Consumer        ConsumerConfig `mapstructure:"consumer"`
+	Kafka           kafkax.Config       `mapstructure:"kafka"`
+	Log             obs.LogConfig       `mapstructure:"log"`
+	HTTP            obs.HTTPConfig      `mapstructure:"http"`
+	AlertsTopic     string              `mapstructure:"alerts_topic" desc:"topic of the alerts to notify about"`
+	GroupID         string              `mapstructure:"group_id" desc:"consumer group id"`
+	TopicPartitions int                 `mapstructure:"topic_partitions" desc:"partitions of alerts and alerts.dlq when created at start"`
+	Slack           SlackConfig         `mapstructure:"slack"`
+	Webhook         WebhookConfig       `mapstructure:"webhook"`
+	Teams           TeamsConfig         `mapstructure:"teams"`
+	Group           group.Config        `mapstructure:"group"`
+	Retry           RetryConfig         `mapstructure:"retry"`
+	Consumer        ConsumerConfig      `mapstructure:"consumer"`
+	Writer          kafkax.WriterConfig `mapstructure:"writer"`
 }
 
 // SlackConfig selects the Slack destination: a webhook, or a bot token and channel.
@@ -83,6 +84,7 @@ func DefaultConfig() Config {
 		Group:    group.DefaultConfig(),
 		Retry:    RetryConfig{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second, MaxRetryAfter: time.Minute},
 		Consumer: ConsumerConfig{MemberConfig: cc.Member(), MaxInFlight: 10000, CommitInterval: cc.CommitInterval},
+		Writer:   kafkax.DefaultWriterConfig(),
 	}
 }
 
@@ -97,7 +99,7 @@ func (c *Config) consumerConfig() kafkax.ConsumerConfig {
 // Options are the service's options; s is the destination.
 func (c *Config) Options(s deliver.Sink) service.Options {
 	return service.Options{
-		Service: serviceName, Kafka: c.Kafka, Consumer: c.consumerConfig(), Writer: kafkax.DefaultWriterConfig(),
+		Service: serviceName, Kafka: c.Kafka, Consumer: c.consumerConfig(), Writer: c.Writer,
 		Partitions: c.TopicPartitions, HTTP: c.HTTP, Sink: s,
 		Delivery: deliver.Options{Group: c.Group, RatePerSecond: c.Slack.RatePerSecond, OverflowAfter: c.Slack.OverflowAfter,
 			Retry: retry.Policy{Initial: c.Retry.BackoffMin, Max: c.Retry.BackoffMax, Jitter: 0.2, MaxRetryAfter: c.Retry.MaxRetryAfter}},
@@ -188,6 +190,10 @@ func (c *Config) Validate() error {
 	}
 	if err := c.consumerConfig().Validate(); err != nil {
 		return fmt.Errorf("consumer: %w", err)
+	}
+	if err := c.Writer.Validate(); err != nil {
+		key, msg, _ := strings.Cut(err.Error(), ": ") // "batch_size: must be ≥ 1"
+		return keyError("writer."+key, "%s", msg)
 	}
 	return nil
 }
