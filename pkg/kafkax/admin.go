@@ -112,8 +112,11 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 	return a.waitForLeaders(ctx, names)
 }
 
-// waitForLeaders polls the transport's metadata (refreshed when this client creates a
-// topic, and every few seconds) until every partition of names has a leader.
+// waitForLeaders polls until every partition of names has a leader that answers for it:
+// the metadata (the transport's, refreshed when this client creates a topic and every
+// few seconds) names a leader, and a ListOffsets sent to it succeeds. A freshly created
+// partition can be listed with a leader that still refuses produce requests (NOT_LEADER)
+// for a moment; a first write must not meet that.
 func (a *Admin) waitForLeaders(ctx context.Context, names []string) error {
 	err := retry.Do(ctx, retry.Policy{Initial: 50 * time.Millisecond, Max: time.Second}, func(ctx context.Context, _ int) error {
 		md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
@@ -123,6 +126,7 @@ func (a *Admin) waitForLeaders(ctx context.Context, names []string) error {
 		if len(md.Topics) != len(names) {
 			return fmt.Errorf("metadata lists %d of %d topics", len(md.Topics), len(names))
 		}
+		req := &kafka.ListOffsetsRequest{Topics: make(map[string][]kafka.OffsetRequest, len(names))}
 		for _, t := range md.Topics {
 			if t.Error != nil {
 				return fmt.Errorf("topic %s: %w", t.Name, t.Error)
@@ -133,6 +137,18 @@ func (a *Admin) waitForLeaders(ctx context.Context, names []string) error {
 			for _, p := range t.Partitions {
 				if p.Error != nil || p.Leader.Host == "" {
 					return fmt.Errorf("topic %s partition %d: no leader yet", t.Name, p.ID)
+				}
+				req.Topics[t.Name] = append(req.Topics[t.Name], kafka.FirstOffsetOf(p.ID))
+			}
+		}
+		resp, err := a.client.ListOffsets(ctx, req)
+		if err != nil {
+			return err
+		}
+		for topic, parts := range resp.Topics {
+			for _, p := range parts {
+				if p.Error != nil {
+					return fmt.Errorf("topic %s partition %d: %w", topic, p.Partition, p.Error)
 				}
 			}
 		}
