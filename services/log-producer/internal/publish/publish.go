@@ -136,20 +136,21 @@ func clampTime(ev *logwardenpb.LogEvent, receivedAt time.Time, past, future time
 	ev.Time = timestamppb.New(to)
 }
 
-// messages encodes lines as messages for the topic (ids assigned now).
-func (p *Publisher) messages(lines []source.Line) ([]kafkax.Message, error) {
+// messages builds the events of lines (ids assigned now) and encodes them for the topic.
+func (p *Publisher) messages(lines []source.Line) ([]*logwardenpb.LogEvent, []kafkax.Message, error) {
 	now := p.opts.Clock.Now()
+	evs := make([]*logwardenpb.LogEvent, 0, len(lines))
 	msgs := make([]kafkax.Message, 0, len(lines))
 	for _, l := range lines {
 		ev := p.Event(l, now)
 		m, err := p.message(ev)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.opts.Metrics.parsed(l.Source, ev.GetFields()[logparse.FieldFormat])
-		msgs = append(msgs, m)
+		evs, msgs = append(evs, ev), append(msgs, m)
 	}
-	return msgs, nil
+	return evs, msgs, nil
 }
 
 // recordOverhead bounds what a record batch of one record adds to its key, value and
@@ -169,42 +170,41 @@ func recordSize(m kafkax.Message) int {
 }
 
 // message encodes ev; when MaxMessageBytes is set and the record would exceed it, the raw
-// line is cut by the excess (on a character boundary) and the event flagged truncated.
+// line is cut by the excess.
 func (p *Publisher) message(ev *logwardenpb.LogEvent) (kafkax.Message, error) {
 	m, err := kafkax.NewProtoMessage(p.opts.Topic, event.EntityKey(ev), ev.GetId(), ev)
-	if err != nil || p.opts.MaxMessageBytes <= 0 {
+	if err != nil || p.opts.MaxMessageBytes <= 0 || recordSize(m) <= p.opts.MaxMessageBytes {
 		return m, err
 	}
-	size := recordSize(m)
-	if size <= p.opts.MaxMessageBytes {
-		return m, nil
+	return p.shrink(ev, recordSize(m)-p.opts.MaxMessageBytes)
+}
+
+// shrink cuts ev's raw line by at least by bytes (on a character boundary), flags it
+// parse.truncated and encodes it again; it fails when the line is not long enough.
+func (p *Publisher) shrink(ev *logwardenpb.LogEvent, by int) (kafkax.Message, error) {
+	keep := len(ev.GetRaw()) - by - truncatedFlagBytes
+	if keep <= 0 {
+		return kafkax.Message{}, fmt.Errorf("event %s: %d bytes too large for %s even without its line", ev.GetId(), by, p.opts.Topic)
 	}
-	keep := len(ev.GetRaw()) - (size - p.opts.MaxMessageBytes) - truncatedFlagBytes
-	if keep > 0 {
-		ev.Raw = utf8safe.Clip(ev.GetRaw(), keep)
-		if ev.Fields == nil {
-			ev.Fields = map[string]string{}
-		}
-		ev.Fields[logparse.FieldTruncated] = "true"
-		if m, err = kafkax.NewProtoMessage(p.opts.Topic, event.EntityKey(ev), ev.GetId(), ev); err != nil {
-			return m, err
-		}
-		if recordSize(m) <= p.opts.MaxMessageBytes {
-			return m, nil
-		}
+	ev.Raw = utf8safe.Clip(ev.GetRaw(), keep)
+	if ev.Fields == nil {
+		ev.Fields = map[string]string{}
 	}
-	return m, fmt.Errorf("event %s: %d bytes without its line still exceed the topic's max.message.bytes %d", ev.GetId(), recordSize(m), p.opts.MaxMessageBytes)
+	ev.Fields[logparse.FieldTruncated] = "true"
+	return kafkax.NewProtoMessage(p.opts.Topic, event.EntityKey(ev), ev.GetId(), ev)
 }
 
 // Publish encodes lines once and writes them until Kafka acknowledged all of them: a
-// failed write is retried with the same messages (the same event ids) with back-off until
-// ctx ends. It returns nil, the error wrapping ctx's, or a permanent error at once.
+// failed write is retried with back-off until ctx ends, sending again only the messages
+// that were not written, with the same event ids. A message the writer refuses as too
+// large for the topic is cut to the size it names and sent again. Publish returns nil,
+// the error wrapping ctx's, or a permanent error at once.
 func (p *Publisher) Publish(ctx context.Context, lines []source.Line) error {
 	if len(lines) == 0 {
 		return nil
 	}
 	src := lines[0].Source
-	msgs, err := p.messages(lines)
+	evs, msgs, err := p.messages(lines)
 	if err != nil {
 		return fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, err)
 	}
@@ -215,9 +215,30 @@ func (p *Publisher) Publish(ctx context.Context, lines []source.Line) error {
 	}
 	err = retry.Do(ctx, policy, func(ctx context.Context, _ int) error {
 		err := p.w.Write(ctx, msgs...)
-		if err != nil {
-			p.opts.Metrics.failed(src)
+		if err == nil {
+			return nil
 		}
+		p.opts.Metrics.failed(src)
+		var we *kafkax.WriteError
+		if !errors.As(err, &we) || len(we.Errs) != len(msgs) {
+			return err // nothing known to be written: all again
+		}
+		var againEvs []*logwardenpb.LogEvent
+		var again []kafkax.Message
+		for i, e := range we.Errs {
+			if e == nil { // written
+				continue
+			}
+			m := msgs[i]
+			if tl := (*kafkax.MessageTooLargeError)(nil); errors.As(e, &tl) {
+				var serr error
+				if m, serr = p.shrink(evs[i], int(tl.Size-tl.Max)); serr != nil {
+					return retry.Permanent(fmt.Errorf("%w: %w", serr, e))
+				}
+			}
+			againEvs, again = append(againEvs, evs[i]), append(again, m)
+		}
+		evs, msgs = againEvs, again
 		return err
 	})
 	if err != nil {

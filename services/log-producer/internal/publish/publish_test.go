@@ -206,3 +206,66 @@ func TestEventsFitTheTopic(t *testing.T) {
 		t.Fatalf("short event changed: %v", ev)
 	}
 }
+
+// partialWriter answers its first write with a WriteError: message 0 written, message 1
+// failed for now, message 2 too large by 1,000 bytes; it then accepts everything.
+type partialWriter struct {
+	fakeWriter
+}
+
+func (w *partialWriter) Write(ctx context.Context, msgs ...kafkax.Message) error {
+	w.mu.Lock()
+	first := w.calls == 0
+	w.mu.Unlock()
+	_ = w.fakeWriter.Write(ctx, msgs...)
+	if !first {
+		return nil
+	}
+	size := int64(len(msgs[2].Value))
+	return &kafkax.WriteError{Errs: []error{nil, errors.New("leader moved"),
+		&kafkax.MessageTooLargeError{Topic: "t", Size: size, Max: size - 1000, Limit: int(size)}}}
+}
+
+// TestPublishRetriesOnlyWhatFailed: after a partial write only the unwritten messages are
+// sent again, with their ids; the one too large for the topic is cut to fit and flagged.
+func TestPublishRetriesOnlyWhatFailed(t *testing.T) {
+	w := &partialWriter{}
+	p := New(w, Options{Topic: "t", Clock: clock.NewAutoFake(time.Now())})
+	long := strings.Repeat("y", 5000)
+	lines := []source.Line{{Text: "written", Source: "stdin"}, {Text: "retried", Source: "stdin"}, {Text: long, Source: "stdin"}}
+	if err := p.Publish(context.Background(), lines); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.written) != 2 || len(w.written[1]) != 2 {
+		t.Fatalf("writes of %d batches, second of %d messages; want the 2 unwritten again", len(w.written), len(w.written[1]))
+	}
+	if w.written[1][0].Header(kafkax.HeaderEventID) != w.written[0][1].Header(kafkax.HeaderEventID) ||
+		w.written[1][1].Header(kafkax.HeaderEventID) != w.written[0][2].Header(kafkax.HeaderEventID) {
+		t.Fatal("a retry changed the event ids")
+	}
+	cut := decode(t, w.written[1][1])
+	if len(w.written[1][1].Value) > len(w.written[0][2].Value)-1000 || cut.GetFields()["parse.truncated"] != "true" || !strings.HasPrefix(long, cut.GetRaw()) {
+		t.Fatalf("too-large event resent with %d bytes (was %d), fields %v", len(w.written[1][1].Value), len(w.written[0][2].Value), cut.GetFields())
+	}
+}
+
+// TestPublishGivesUpOnWhatCannotFit: a message too large even without its line is a
+// permanent error at once, not a retry until the context ends.
+func TestPublishGivesUpOnWhatCannotFit(t *testing.T) {
+	w := &tooLargeWriter{}
+	p := New(w, Options{Topic: "t", Clock: clock.NewFake(time.Now())}) // a retry would wait forever
+	err := p.Publish(context.Background(), []source.Line{{Text: "short", Source: "stdin"}})
+	if err == nil || !errors.Is(err, kafkax.ErrMessageTooLarge) {
+		t.Fatalf("err = %v, want a permanent too-large error", err)
+	}
+}
+
+type tooLargeWriter struct{}
+
+func (tooLargeWriter) Write(_ context.Context, msgs ...kafkax.Message) error {
+	errs := make([]error, len(msgs))
+	for i := range msgs {
+		errs[i] = &kafkax.MessageTooLargeError{Topic: "t", Size: 10000, Max: 100, Limit: 200}
+	}
+	return &kafkax.WriteError{Errs: errs}
+}
