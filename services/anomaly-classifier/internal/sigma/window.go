@@ -1,0 +1,295 @@
+package sigma
+
+import (
+	"strings"
+	"time"
+)
+
+// Correlator limits.
+const (
+	// MaxEvidence bounds the observations a Hit hands back.
+	MaxEvidence = 5
+	// MaxSkew is how far an observation may lie ahead of the newest time seen so far;
+	// later times are clamped to it, so one far-future timestamp cannot empty or freeze
+	// every window.
+	MaxSkew = time.Hour
+	// minEntries is the smallest per-group cap: a group keeps at most
+	// max(4 × threshold, minEntries) observations, the newest.
+	minEntries = 64
+)
+
+// Observation is one base-rule match handed to a correlation.
+type Observation struct {
+	ID      string // event id (the episode of a window is the id of its first entry)
+	Payload any    // returned as evidence
+}
+
+type entry struct {
+	t     time.Time
+	value string
+	rule  int // index of the base rule in the correlation (temporal)
+	obs   Observation
+}
+
+type window struct {
+	entries []entry
+	values  map[string]int // value_count: value → entries holding it
+	newest  time.Time
+}
+
+// Hit is the state of a correlation group after an observation that satisfies it.
+type Hit struct {
+	Group    []string // group-by values
+	Count    int      // events, distinct values or distinct rules in the window
+	Values   []string // value_count: distinct values, first seen first (at most 8)
+	First    time.Time
+	Last     time.Time
+	Total    int // observations in the window
+	Episode  string
+	Evidence []Observation // the newest MaxEvidence observations, oldest first
+}
+
+// Correlator evaluates correlation rules. Its windows are keyed by correlation rule
+// reference, so a reloaded ruleset keeps the state of rules whose reference is
+// unchanged. Not safe for concurrent use.
+type Correlator struct {
+	maxKeys int
+	byRule  map[string]map[string]*window
+	newest  time.Time
+}
+
+// NewCorrelator bounds each correlation rule to maxKeys groups.
+func NewCorrelator(maxKeys int) *Correlator {
+	if maxKeys < 1 {
+		maxKeys = 1
+	}
+	return &Correlator{maxKeys: maxKeys, byRule: map[string]map[string]*window{}}
+}
+
+// Keep drops the windows of correlation rules that rs no longer has.
+func (c *Correlator) Keep(rs *Ruleset) {
+	for ref := range c.byRule {
+		if r := rs.Rule(ref); r == nil || r.Correlation == nil {
+			delete(c.byRule, ref)
+		}
+	}
+}
+
+// Groups returns the number of groups held for a correlation rule (for tests and metrics).
+func (c *Correlator) Groups(corr *Rule) int { return len(c.byRule[corr.Ref()]) }
+
+// GroupKey returns the group-by values of e for base rule b of correlation corr; ok is
+// false when one is missing (such events are not counted).
+func GroupKey(corr, b *Rule, e *Event) ([]string, bool) {
+	c := corr.Correlation
+	out := make([]string, len(c.GroupBy))
+	for i, f := range c.GroupBy {
+		if al, ok := c.Aliases[f]; ok {
+			if name, ok := al[b.Name]; ok {
+				f = name
+			} else if id, ok := al[b.ID]; ok {
+				f = id
+			}
+		}
+		v := e.First(f)
+		if v == "" {
+			return nil, false
+		}
+		out[i] = v
+	}
+	return out, true
+}
+
+// Observe records that base rule b of correlation corr matched e at time t and reports
+// the group's state when the correlation's condition holds.
+func (c *Correlator) Observe(corr, b *Rule, e *Event, t time.Time, obs Observation) (Hit, bool) {
+	cc := corr.Correlation
+	group, ok := GroupKey(corr, b, e)
+	if !ok {
+		return Hit{}, false
+	}
+	value := ""
+	if cc.Type == "value_count" {
+		if value = e.First(cc.Field); value == "" {
+			return Hit{}, false
+		}
+	}
+	ruleIdx := 0
+	for i, x := range cc.Rules {
+		if x == b {
+			ruleIdx = i
+		}
+	}
+	// Clamp far-future times to the newest plausible time.
+	if !c.newest.IsZero() && t.After(c.newest.Add(MaxSkew)) {
+		t = c.newest.Add(MaxSkew)
+	}
+	if t.After(c.newest) {
+		c.newest = t
+	}
+	ref := corr.Ref()
+	m := c.byRule[ref]
+	if m == nil {
+		m = map[string]*window{}
+		c.byRule[ref] = m
+	}
+	key := strings.Join(group, "\x00")
+	w := m[key]
+	if w == nil {
+		if len(m) >= c.maxKeys {
+			c.evict(m, cc.Timespan)
+		}
+		w = &window{}
+		m[key] = w
+	}
+	// A window holds the observations of the timespan before its newest one. An
+	// observation further than the span before the newest one held (the clock
+	// jumped back, or the newest carried a far-off time) drops those further than
+	// the span after it, so one far-off time can neither pin memory nor blind the
+	// group; a late observation inside the window is counted where it belongs.
+	span := cc.Timespan
+	keep := w.entries[:0]
+	newest := t
+	for _, en := range w.entries {
+		if en.t.Sub(t) > span {
+			w.forget(en)
+			continue
+		}
+		keep = append(keep, en)
+		if en.t.After(newest) {
+			newest = en.t
+		}
+	}
+	clear(w.entries[len(keep):])
+	w.entries = keep
+	w.newest = newest
+	w.expire(newest.Add(-span))
+	if limit := max(4*cc.threshold(), minEntries); len(w.entries) >= limit {
+		w.drop(len(w.entries) - limit + 1)
+	}
+	w.entries = append(w.entries, entry{t: t, value: value, rule: ruleIdx, obs: obs})
+	if n := len(w.entries) - MaxEvidence - 1; n >= 0 {
+		w.entries[n].obs.Payload = nil // only the newest observations stay as evidence
+	}
+	if cc.Type == "value_count" {
+		if w.values == nil {
+			w.values = map[string]int{}
+		}
+		w.values[value]++
+	}
+	h := Hit{Group: group, Total: len(w.entries)}
+	switch cc.Type {
+	case "event_count":
+		h.Count = len(w.entries)
+	case "value_count":
+		h.Count = len(w.values)
+	case "temporal":
+		seen := make([]bool, len(cc.Rules))
+		for _, en := range w.entries {
+			if !seen[en.rule] {
+				seen[en.rule] = true
+				h.Count++
+			}
+		}
+		if h.Count < len(cc.Rules) {
+			return Hit{}, false
+		}
+	}
+	if cc.Type != "temporal" && !cc.Holds(h.Count) {
+		return Hit{}, false
+	}
+	h.First, h.Last = w.entries[0].t, w.entries[0].t
+	for _, en := range w.entries {
+		if en.t.Before(h.First) {
+			h.First = en.t
+		}
+		if en.t.After(h.Last) {
+			h.Last = en.t
+		}
+	}
+	h.Episode = w.entries[0].obs.ID
+	if cc.Type == "value_count" {
+		seen := map[string]bool{}
+		for _, en := range w.entries {
+			if !seen[en.value] && len(h.Values) < 8 {
+				seen[en.value] = true
+				h.Values = append(h.Values, en.value)
+			}
+		}
+	}
+	from := max(0, len(w.entries)-MaxEvidence)
+	for _, en := range w.entries[from:] {
+		h.Evidence = append(h.Evidence, en.obs)
+	}
+	return h, true
+}
+
+// threshold is the largest count the condition names.
+func (c *Correlation) threshold() int {
+	n := len(c.Rules)
+	for _, x := range c.Cond {
+		n = max(n, x.N)
+	}
+	return n
+}
+
+// expire drops entries older than cut.
+func (w *window) expire(cut time.Time) {
+	keep := w.entries[:0]
+	for _, en := range w.entries {
+		if en.t.Before(cut) {
+			w.forget(en)
+			continue
+		}
+		keep = append(keep, en)
+	}
+	clear(w.entries[len(keep):])
+	w.entries = keep
+}
+
+func (w *window) drop(n int) {
+	for _, en := range w.entries[:n] {
+		w.forget(en)
+	}
+	w.entries = append(w.entries[:0], w.entries[n:]...)
+}
+
+func (w *window) forget(en entry) {
+	if w.values != nil {
+		if w.values[en.value]--; w.values[en.value] <= 0 {
+			delete(w.values, en.value)
+		}
+	}
+}
+
+// evict makes room in a full map: groups idle for longer than span go first, then the
+// least recently updated tenth.
+func (c *Correlator) evict(m map[string]*window, span time.Duration) {
+	cut := c.newest.Add(-span)
+	for k, w := range m {
+		if w.newest.Before(cut) {
+			delete(m, k)
+		}
+	}
+	if len(m) < c.maxKeys {
+		return
+	}
+	n := max(1, len(m)/10)
+	type kv struct {
+		k string
+		t time.Time
+	}
+	oldest := make([]kv, 0, n+1)
+	for k, w := range m {
+		oldest = append(oldest, kv{k, w.newest})
+		for i := len(oldest) - 1; i > 0 && oldest[i].t.Before(oldest[i-1].t); i-- {
+			oldest[i], oldest[i-1] = oldest[i-1], oldest[i]
+		}
+		if len(oldest) > n {
+			oldest = oldest[:n]
+		}
+	}
+	for _, x := range oldest {
+		delete(m, x.k)
+	}
+}
