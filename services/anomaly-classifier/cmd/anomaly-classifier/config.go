@@ -28,12 +28,13 @@ type Config struct {
 	GroupID                string                `mapstructure:"group_id" desc:"consumer group id"`
 	TopicPartitions        int                   `mapstructure:"topic_partitions" desc:"partitions of the topics created at start (existing topics are left alone)"`
 	TopicReplicationFactor int                   `mapstructure:"topic_replication_factor" desc:"replication factor of the topics created at start"`
-	RulesPoll              time.Duration         `mapstructure:"rules_poll" desc:"how often the rule file's mtime is checked for a reload (0: only on SIGHUP)"`
+	RulesPoll              time.Duration         `mapstructure:"rules_poll" desc:"how often the rules directory is checked for changed files to reload (0: only on SIGHUP)"`
 	ReplayEvents           int64                 `mapstructure:"replay_events" desc:"messages of a partition's history re-read to rebuild per-user state when the partition is assigned to this instance (0: off, its users start cold)"`
 	DedupEvents            int                   `mapstructure:"dedup_events" desc:"event ids remembered per partition (at least this many, at most twice) to drop duplicates before detection (0: off)"`
 	Consumer               ConsumerConfig        `mapstructure:"consumer"`
 	Writer                 kafkax.WriterConfig   `mapstructure:"writer"`
-	Rules                  string                `mapstructure:"rules" desc:"rule file (YAML); empty = the shipped default rules"`
+	RulesDir               string                `mapstructure:"rules_dir" desc:"directory of extra Sigma rules (*.yml, *.yaml, recursive) loaded with the shipped rule pack; empty = the pack alone"`
+	RunbookBaseURL         string                `mapstructure:"runbook_base_url" desc:"URL prefix of the runbooks linked from findings (a family name and .md are appended)"`
 	Stats                  engine.StatsConfig    `mapstructure:"stats"`
 	Template               engine.TemplateConfig `mapstructure:"template"`
 	Commands               engine.CommandsConfig `mapstructure:"commands"`
@@ -73,7 +74,8 @@ func DefaultConfig() Config {
 		DedupEvents:            service.DefaultDedupEvents,
 		Consumer:               ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, MemberConfig: cc.Member()},
 		Writer:                 kafkax.DefaultWriterConfig(),
-		Rules:                  ec.Rules,
+		RulesDir:               ec.RulesDir,
+		RunbookBaseURL:         ec.Runbooks,
 		Stats:                  ec.Stats,
 		Template:               ec.Template,
 		Commands:               ec.Commands,
@@ -85,7 +87,7 @@ func DefaultConfig() Config {
 
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
-	return engine.Config{Rules: c.Rules, Stats: c.Stats, Template: c.Template, Commands: c.Commands, Volume: c.Volume, EventTime: c.EventTime}
+	return engine.Config{RulesDir: c.RulesDir, Runbooks: c.RunbookBaseURL, Stats: c.Stats, Template: c.Template, Commands: c.Commands, Volume: c.Volume, EventTime: c.EventTime}
 }
 
 // ConsumerConfig is the kafkax consumer configuration.

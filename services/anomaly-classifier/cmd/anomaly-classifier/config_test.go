@@ -40,9 +40,9 @@ func TestConfigLoad(t *testing.T) {
 		check   func(*Config) error
 		wantErr string
 	}{
-		{"env", nil, map[string]string{"INPUT_TOPIC": "in", "CONSUMER_BATCH_SIZE": "7", "VERDICTS_ENABLED": "false", "RULES": "/r.yaml", "OPENAI_API_KEY": "k"},
+		{"env", nil, map[string]string{"INPUT_TOPIC": "in", "CONSUMER_BATCH_SIZE": "7", "VERDICTS_ENABLED": "false", "RULES_DIR": "/r", "OPENAI_API_KEY": "k"},
 			func(c *Config) error {
-				if c.InputTopic != "in" || c.Consumer.BatchSize != 7 || c.VerdictsEnabled || c.Engine().Rules != "/r.yaml" || !c.OpenAI.Enabled() {
+				if c.InputTopic != "in" || c.Consumer.BatchSize != 7 || c.VerdictsEnabled || c.Engine().RulesDir != "/r" || !c.OpenAI.Enabled() {
 					return fmt.Errorf("%+v", c)
 				}
 				return nil

@@ -36,7 +36,7 @@ func runCorpusEval(_ context.Context, args []string, _ func(string) string, _ io
 		if err != nil {
 			return false
 		}
-		for _, r := range d.Detect(ev, time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)) {
+		for _, r := range d.DetectLog(ev, time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)) {
 			if r.Finding.GetScore() >= 0.5 {
 				return true
 			}

@@ -4,6 +4,7 @@
 //	anomaly-classifier classify   the same engine offline: lines in, one JSON verdict per line out
 //	anomaly-classifier eval       precision, recall and F1 on a labelled dataset
 //	anomaly-classifier templates  one template id per input line
+//	anomaly-classifier rules      check (lint) Sigma rules or run their examples
 package main
 
 import (
@@ -39,6 +40,8 @@ commands:
   classify   classify lines offline: one JSON verdict per input line
   eval       score the engine on a labelled dataset (log-producer generate)
   templates  print the template id of every input line
+  rules      check DIR: lint Sigma rules; test DIR: run the rules' examples
+  eval corpus  recall per ATT&CK technique and admin false positives on the labelled command corpus
 
 "anomaly-classifier <command> -h" lists the command's flags.
 `
@@ -54,7 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "classify":
 		return runClassify(ctx, args, getenv, stdin, stdout, stderr)
 	case "eval":
+		if len(args) > 0 && args[0] == "corpus" {
+			return runCorpusEval(ctx, args[1:], getenv, stdin, stdout, stderr)
+		}
 		return runEval(ctx, args, getenv, stdin, stdout, stderr)
+	case "rules":
+		return runRules(ctx, args, getenv, stdin, stdout, stderr)
 	case "templates":
 		return runTemplates(ctx, args, getenv, stdin, stdout, stderr)
 	case "help":

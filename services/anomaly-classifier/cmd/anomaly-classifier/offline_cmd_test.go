@@ -32,7 +32,7 @@ func TestOfflineCommands(t *testing.T) {
 		stdin string
 		want  []string
 	}{
-		{[]string{"classify"}, offlineLines, []string{`{"line":2,"anomalous":true`, `"rule_id":"sensitive-file"`, `{"line":3,"anomalous":false`}},
+		{[]string{"classify"}, offlineLines, []string{`{"line":2,"anomalous":true`, `"rule_id":"shadow-read"`, `{"line":3,"anomalous":false`}},
 		{[]string{"templates", "--in", filepath.Join(dir, "lines.log")}, "", []string{"\t<*> bob accessed file <*>\n"}},
 		{[]string{"eval", "--in", dir}, "", []string{"F1        1.0000", "sensitive_file  line  1      1         1.0000  1/1"}},
 	}
@@ -50,8 +50,12 @@ func TestOfflineCommands(t *testing.T) {
 		})
 	}
 	var out, errb bytes.Buffer
-	err := run(context.Background(), []string{"classify", "--rules", filepath.Join(dir, "labels.jsonl")}, noenv, strings.NewReader(""), &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "labels.jsonl:1:") {
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	if err := os.WriteFile(bad, []byte("title: Bad\nlogsource: {product: linux}\ndetection: {sel: {Action: x}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"classify", "--rules-dir", filepath.Dir(bad)}, noenv, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "bad.yml:1: Bad: detection.condition is required") {
 		t.Fatalf("bad rule file: %v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func runCmd(t *testing.T, args ...string) (string, error) {
+func runArgs(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errb)
@@ -19,7 +19,7 @@ func runCmd(t *testing.T, args ...string) (string, error) {
 }
 
 func TestRulesCheckPack(t *testing.T) {
-	out, err := runCmd(t, "rules", "check")
+	out, err := runArgs(t, "rules", "check")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -41,26 +41,26 @@ func TestRulesCheckAndTestDir(t *testing.T) {
 	skip := "title: Win\nlogsource: {product: windows}\ndetection:\n    sel: {EventID: 1}\n    condition: sel\n"
 	os.WriteFile(filepath.Join(dir, "mine.yml"), []byte(good), 0o600)
 	os.WriteFile(filepath.Join(dir, "win.yml"), []byte(skip), 0o600)
-	out, err := runCmd(t, "rules", "check", dir)
+	out, err := runArgs(t, "rules", "check", dir)
 	if err != nil || !strings.Contains(out, "1 rules loaded (0 SigmaHQ), 1 skipped (log source not produced 1), 0 errors") ||
 		!strings.Contains(out, "win.yml:1: Win: log source product=windows is not produced by logwarden") {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if out, err := runCmd(t, "rules", "test", dir); err != nil || !strings.Contains(out, "2 examples, 0 failed") {
+	if out, err := runArgs(t, "rules", "test", dir); err != nil || !strings.Contains(out, "2 examples, 0 failed") {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	os.WriteFile(filepath.Join(dir, "mine.yml"), []byte(strings.Replace(good, "frobnicate --all", "other", 1)), 0o600)
-	if out, err := runCmd(t, "rules", "test", dir); err == nil || !strings.Contains(out, "should match map[command:other]") {
+	if out, err := runArgs(t, "rules", "test", dir); err == nil || !strings.Contains(out, "should match map[command:other]") {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	os.WriteFile(filepath.Join(dir, "bad.yml"), []byte("title: Bad\nlogsource: {product: linux}\ndetection:\n    sel: {Action: x}\n    condition: sel or missing\n"), 0o600)
-	if out, err := runCmd(t, "rules", "check", dir); err == nil || !strings.Contains(out, "bad.yml:1: Bad: condition uses undefined search identifier \"missing\"") {
+	if out, err := runArgs(t, "rules", "check", dir); err == nil || !strings.Contains(out, "bad.yml:1: Bad: condition uses undefined search identifier \"missing\"") {
 		t.Fatalf("%v\n%s", err, out)
 	}
 }
 
 func TestRulesTestPack(t *testing.T) {
-	out, err := runCmd(t, "rules", "test")
+	out, err := runArgs(t, "rules", "test")
 	if err != nil || !strings.Contains(out, " 0 failed") {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -68,7 +68,7 @@ func TestRulesTestPack(t *testing.T) {
 
 // The corpus figures must not regress: held-out recall ≥ 0.9, admin ≤ 5 %.
 func TestEvalCorpus(t *testing.T) {
-	out, err := runCmd(t, "eval", "corpus")
+	out, err := runArgs(t, "eval", "corpus")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/novelty"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/sigmarules"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/stats"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/template"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/volume"
@@ -40,7 +42,8 @@ type TimeConfig struct {
 
 // Config configures an Engine.
 type Config struct {
-	Rules     string         `mapstructure:"rules" desc:"rule file (YAML); empty = the shipped default rules"`
+	RulesDir  string         `mapstructure:"rules_dir" desc:"directory of extra Sigma rules (*.yml, *.yaml, recursive) loaded with the shipped rule pack; empty = the pack alone"`
+	Runbooks  string         `mapstructure:"runbook_base_url" desc:"URL prefix of the runbooks linked from findings (a family name and .md are appended)"`
 	Stats     StatsConfig    `mapstructure:"stats"`
 	Template  TemplateConfig `mapstructure:"template"`
 	Commands  CommandsConfig `mapstructure:"commands"`
@@ -66,6 +69,7 @@ func DefaultConfig() Config {
 		Volume: VolumeConfig{RateConfig: volume.DefaultRateConfig(), ErrorsConfig: volume.DefaultErrorsConfig(),
 			SilenceConfig: volume.DefaultSilenceConfig()},
 		EventTime: DefaultTimeConfig(),
+		Runbooks:  sigmarules.DefaultRunbookBase,
 	}
 }
 
@@ -79,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.EventTime.MaxFuture <= 0 {
 		return fmt.Errorf("event_time.max_future: must be > 0, got %s", c.EventTime.MaxFuture)
+	}
+	if !strings.HasPrefix(c.Runbooks, "https://") && !strings.HasPrefix(c.Runbooks, "http://") {
+		return fmt.Errorf("runbook_base_url: want an http(s) URL, got %q", c.Runbooks)
 	}
 	if c.EventTime.MaxPast < 0 {
 		return fmt.Errorf("event_time.max_past: must be ≥ 0, got %s", c.EventTime.MaxPast)

@@ -14,7 +14,8 @@ import (
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/detect"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/novelty"
-	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/rules"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/sigma"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/sigmarules"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/stats"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/template"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/volume"
@@ -83,14 +84,19 @@ func New(cfg Config, log *zap.Logger) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := rules.NewDetector(cfg.Rules, cfg.Stats.MaxEntities)
+	r, err := sigmarules.NewDetector(cfg.RulesDir, cfg.Runbooks, cfg.Stats.MaxEntities)
 	if err != nil {
 		return nil, err
+	}
+	if log != nil {
+		for _, s := range r.Skipped() {
+			log.Warn("rule skipped", zap.String("file", s.File), zap.Int("line", s.Line), zap.String("rule", s.Rule), zap.String("reason", s.Reason))
+		}
 	}
 	return NewWithRules(cfg, log, r)
 }
 
-// NewWithRules builds an engine whose rule stage is r (the shipped rules.Detector,
+// NewWithRules builds an engine whose rule stage is r (the shipped sigmarules.Detector,
 // or another rule engine). When r has Reload() (int, error), ReloadRules calls it.
 func NewWithRules(cfg Config, log *zap.Logger, r detect.Detector) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
@@ -124,7 +130,17 @@ func (e *Engine) Rules() int {
 	return 0
 }
 
-// ReloadRules re-reads the rules; on error the old rules stay.
+// SkippedRules returns the rules the last load left out for an unsupported
+// feature (0 when the rule stage cannot say).
+func (e *Engine) SkippedRules() int {
+	if c, ok := e.rules.(interface{ Skipped() []sigma.Problem }); ok {
+		return len(c.Skipped())
+	}
+	return 0
+}
+
+// ReloadRules re-reads the rules; on error the old rules stay. Rules skipped for an
+// unsupported feature are logged once per load.
 func (e *Engine) ReloadRules() error {
 	r, ok := e.rules.(interface{ Reload() (int, error) })
 	if !ok {
@@ -134,7 +150,12 @@ func (e *Engine) ReloadRules() error {
 	if err != nil {
 		return err
 	}
-	e.log.Info("rules reloaded", zap.Int("rules", n))
+	if c, ok := e.rules.(interface{ Skipped() []sigma.Problem }); ok {
+		for _, s := range c.Skipped() {
+			e.log.Warn("rule skipped", zap.String("file", s.File), zap.Int("line", s.Line), zap.String("rule", s.Rule), zap.String("reason", s.Reason))
+		}
+	}
+	e.log.Info("rules reloaded", zap.Int("rules", n), zap.Int("skipped", e.SkippedRules()))
 	return nil
 }
 
@@ -242,8 +263,11 @@ func (e *Engine) ProcessFrom(ev *logwardenpb.LogEvent, partition int32) Result {
 	}()
 	res := Result{Verdict: v, NewTemplate: m.New}
 
-	// fusion: score = 1 − Π(1 − finding score) over the event's own findings
-	keep := 1.0
+	// fusion: score = 1 − Π(1 − finding score) over the event's own findings;
+	// low and informational rule findings are context: only the highest of them
+	// counts, so several weak rule hits on one routine command (curl usage,
+	// process discovery …) never add up to an anomaly on their own
+	keep, weak := 1.0, 0.0
 	for _, f := range v.Findings {
 		keep *= 1 - math.Min(math.Max(f.Score, 0), 1)
 	}
@@ -253,13 +277,18 @@ func (e *Engine) ProcessFrom(ev *logwardenpb.LogEvent, partition int32) Result {
 		}
 		f := d.Finding
 		v.Findings = append(v.Findings, f)
-		keep *= 1 - math.Min(math.Max(f.Score, 0), 1)
+		sc := math.Min(math.Max(f.Score, 0), 1)
+		if f.Detector == "rules" && f.Severity < logwardenpb.Severity_SEVERITY_MEDIUM {
+			weak = math.Max(weak, sc)
+		} else {
+			keep *= 1 - sc
+		}
 		if f.Severity > v.Severity {
 			v.Severity = f.Severity
 		}
 		res.Candidate = res.Candidate || d.Candidate
 	}
-	v.Score = 1 - keep
+	v.Score = 1 - keep*(1-weak)
 	v.Anomalous = v.Score >= anomalyThreshold
 	for i := range ds {
 		d := &ds[i]
@@ -371,8 +400,8 @@ func (e *Engine) newAlert(ev *detect.Event, d *detect.Detection, fp, entity stri
 	if evidence == nil {
 		evidence = []*logwardenpb.LogEvent{ev.Log}
 	}
-	if len(evidence) > rules.MaxEvidence {
-		evidence = evidence[len(evidence)-rules.MaxEvidence:]
+	if len(evidence) > sigma.MaxEvidence {
+		evidence = evidence[len(evidence)-sigma.MaxEvidence:]
 	}
 	episodeID := d.Episode
 	if episodeID == "" {

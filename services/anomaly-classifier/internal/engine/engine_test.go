@@ -45,7 +45,7 @@ func TestSensitiveBurstAlert(t *testing.T) {
 	if burst == nil {
 		t.Fatalf("no burst finding: %v", last.Verdict.Findings)
 	}
-	want := "veronica08: Burst of sensitive file reads: 4 distinct target in 3s: /etc/shadow, /etc/sudoers, /root/.ssh/id_rsa, /home/veronica08/.aws/credentials"
+	want := "veronica08: Burst of sensitive file reads: 4 distinct TargetFilename in 3s: /etc/shadow, /etc/sudoers, /root/.ssh/id_rsa, /home/veronica08/.aws/credentials"
 	if burst.Reason != want {
 		t.Fatalf("reason %q\nwant   %q", burst.Reason, want)
 	}
@@ -62,11 +62,11 @@ func TestAlertIDDeterministic(t *testing.T) {
 		}
 		p := logparse.New(logparse.Options{})
 		var ids []string
-		for i, cmd := range []string{"iptables -F", "rm -rf /"} {
+		for i, cmd := range []string{"iptables -F", "iptables --flush"} {
 			res := eng.Process(line(t, p, "[05/Jan/2026 10:00:0"+string(rune('0'+i))+"] 10.10.1.2 bob executed command '"+cmd+"'", "id"+cmd))
 			for _, a := range res.Alerts {
 				ids = append(ids, a.Id)
-				if a.Entity != "bob" || a.Fingerprint != "rules/dangerous-command/bob" || a.Count != 1 || len(a.Evidence) != 1 || a.RunbookUrl == "" {
+				if a.Entity != "bob" || a.Fingerprint != "rules/firewall-disable/bob" || a.Count != 1 || len(a.Evidence) != 1 || a.RunbookUrl == "" {
 					t.Fatalf("alert %v", a)
 				}
 			}
@@ -120,15 +120,33 @@ func TestReasonsHaveNoControlCharacters(t *testing.T) {
 	}
 }
 
+const failRules = `title: Fail
+name: fail
+logsource: {product: linux}
+detection:
+    sel: {Action: login_failed}
+    condition: sel
+level: low
+---
+title: Failures
+name: fails
+correlation:
+    type: event_count
+    rules: [fail]
+    group-by: [User]
+    timespan: 1m
+    condition: {gte: 3}
+level: high
+`
+
 func TestReloadRules(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "rules.yaml")
-	good := "rules:\n  - id: fails\n    title: Failures\n    severity: high\n    when: {action: login_failed}\n    threshold: {count: 3, within: 1m, per: user}\n"
-	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+	file := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(file, []byte(failRules), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig()
-	cfg.Rules = file
+	cfg.RulesDir = dir
 	eng, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -139,14 +157,14 @@ func TestReloadRules(t *testing.T) {
 	fail(0)
 	fail(1)
 	// a broken file: the error names file:line, the old rules stay
-	if err := os.WriteFile(file, []byte(good+"    colour: red\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(failRules+"---\ntitle: Broken\nlogsource: {product: linux}\ndetection:\n    sel: {Action: x}\n    condition: sel and nope\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.ReloadRules(); err == nil || !strings.HasPrefix(err.Error(), file+":7: unknown key") {
+	if err := eng.ReloadRules(); err == nil || !strings.HasPrefix(err.Error(), file+":19: Broken: condition uses undefined search identifier") {
 		t.Fatalf("reload error %v", err)
 	}
-	// same id again: the window (2 failures) survives the reload
-	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+	// same rules again: the window (2 failures) survives the reload
+	if err := os.WriteFile(file, []byte(failRules), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := eng.ReloadRules(); err != nil {
@@ -158,14 +176,15 @@ func TestReloadRules(t *testing.T) {
 }
 
 func TestBadRuleFileAtStart(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(file, []byte("rules:\n  - id: x\n    title: X\n    severity: low\n    when:\n      target: {regex: '[a-'}\n"), 0o600); err != nil {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(file, []byte("title: X\nlogsource: {product: linux, category: process_creation}\ndetection:\n    sel:\n        CommandLine|re: '[a-'\n    condition: sel\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig()
-	cfg.Rules = file
+	cfg.RulesDir = dir
 	_, err := New(cfg, nil)
-	if err == nil || !strings.HasPrefix(err.Error(), file+":6: regex") {
+	if err == nil || !strings.HasPrefix(err.Error(), file+":1: X: sel: regular expression") {
 		t.Fatalf("error %v", err)
 	}
 }

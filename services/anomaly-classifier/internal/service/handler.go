@@ -70,6 +70,7 @@ type Handler struct {
 	adoptAfter   int
 	replayFn     History
 	replayEvents int64
+	onReload     func()
 }
 
 // HandlerOptions are the handler's collaborators and knobs; the zero value is a handler
@@ -97,6 +98,8 @@ type HandlerOptions struct {
 	Summarizer         Summarizer
 	SummaryTimeout     time.Duration
 	SummaryConcurrency int
+	// OnReload is called after the rules were reloaded, with the engine held (nil: none).
+	OnReload func()
 }
 
 type partState struct {
@@ -132,7 +135,7 @@ func NewHandler(eng Classifier, o HandlerOptions) *Handler {
 	h := &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: o.Stage,
 		topics: o.Topics, metrics: o.Metrics, log: log, now: time.Now, dedup: newDedup(o.DedupEvents),
 		parts: map[partition]*partState{}, adoptAfter: adoptAfter, replayFn: o.Replay, replayEvents: o.ReplayEvents,
-		summarizer: o.Summarizer, summaryTimeout: o.SummaryTimeout, summaryConcurrency: o.SummaryConcurrency}
+		summarizer: o.Summarizer, summaryTimeout: o.SummaryTimeout, summaryConcurrency: o.SummaryConcurrency, onReload: o.OnReload}
 	if h.summaryTimeout <= 0 {
 		h.summaryTimeout = DefaultSummaryTimeout
 	}
@@ -249,7 +252,13 @@ func (h *Handler) replay(ctx context.Context, m kafkax.Message, from int64) bool
 func (h *Handler) Reload() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.eng.ReloadRules()
+	if err := h.eng.ReloadRules(); err != nil {
+		return err
+	}
+	if h.onReload != nil {
+		h.onReload()
+	}
+	return nil
 }
 
 // DrainOpinions returns the outputs of the opinions that arrived, without waiting

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,8 +31,8 @@ type Options struct {
 	}
 	// DrainEvery is how often the idle drainer publishes LLM opinions (0: 1s).
 	DrainEvery time.Duration
-	// RulesFile is polled for changes every RulesPoll (empty or 0: not watched).
-	RulesFile string
+	// RulesDir is polled for changed rule files every RulesPoll (empty or 0: not watched).
+	RulesDir  string
 	RulesPoll time.Duration
 	// Reload receives a value for every SIGHUP (may be nil).
 	Reload <-chan os.Signal
@@ -114,7 +116,7 @@ func Consume(ctx context.Context, o Options, h *Handler, km *kafkax.Metrics, log
 		g.Go(func() error { return o.Stage.Run(stop) })
 		g.Go(func() error { return drainLoop(stop, h, w, o.DrainEvery, log) })
 	}
-	g.Go(func() error { return watchRules(stop, o.RulesFile, o.RulesPoll, o.Reload, h.Reload, log) })
+	g.Go(func() error { return watchRules(stop, o.RulesDir, o.RulesPoll, o.Reload, h.Reload, log) })
 	return g.Wait()
 }
 
@@ -146,13 +148,14 @@ func drainLoop(ctx context.Context, h *Handler, w *kafkax.Writer, every time.Dur
 	}
 }
 
-// watchRules reloads the rules on SIGHUP and when the rule file's mtime or
-// size changes. A bad file is logged and the old rules stay.
-func watchRules(ctx context.Context, file string, every time.Duration, hup <-chan os.Signal, reload func() error, log *zap.Logger) error {
+// watchRules reloads the rules on SIGHUP and when a file of the rules directory
+// is added, removed or changes (name, mtime or size). A bad file is logged and
+// the old rules stay.
+func watchRules(ctx context.Context, dir string, every time.Duration, hup <-chan os.Signal, reload func() error, log *zap.Logger) error {
 	var tick <-chan time.Time
-	var last os.FileInfo
-	if file != "" && every > 0 {
-		last, _ = os.Stat(file)
+	var last string
+	if dir != "" && every > 0 {
+		last = dirStamp(dir)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		tick = t.C
@@ -164,15 +167,30 @@ func watchRules(ctx context.Context, file string, every time.Duration, hup <-cha
 		case <-hup:
 			log.Info("SIGHUP: reloading rules")
 		case <-tick:
-			fi, err := os.Stat(file)
-			if err != nil || (last != nil && fi.ModTime().Equal(last.ModTime()) && fi.Size() == last.Size()) {
+			st := dirStamp(dir)
+			if st == last {
 				continue
 			}
-			last = fi
-			log.Info("rule file changed: reloading", zap.String("file", file))
+			last = st
+			log.Info("rules directory changed: reloading", zap.String("dir", dir))
 		}
 		if err := reload(); err != nil {
 			log.Error("rules reload failed; keeping the previous rules", zap.Error(err))
 		}
 	}
+}
+
+// dirStamp summarises the names, sizes and mtimes of the files under dir.
+func dirStamp(dir string) string {
+	var b strings.Builder
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			fmt.Fprintf(&b, "%s\x00%d\x00%d\n", p, fi.Size(), fi.ModTime().UnixNano())
+		}
+		return nil
+	})
+	return b.String()
 }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -43,6 +45,18 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 		return fmt.Errorf("rules: %w", err)
 	}
 	reg := obs.NewRegistry()
+	// rule counts for /metrics, updated by reloads (the engine itself is not concurrency-safe)
+	var rulesLoaded, rulesSkipped atomic.Int64
+	countRules := func() {
+		rulesLoaded.Store(int64(eng.Rules()))
+		rulesSkipped.Store(int64(eng.SkippedRules()))
+	}
+	countRules()
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logwarden_rules_loaded", Help: "Sigma rules in use (detection and correlation)."},
+			func() float64 { return float64(rulesLoaded.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logwarden_rules_skipped", Help: "Sigma rules left out of the last load for an unsupported feature (logged with the reason; rules check lists them)."},
+			func() float64 { return float64(rulesSkipped.Load()) }))
 	stage, err := llm.New(cfg.LLM, log.Named("llm"), reg, nil)
 	if err != nil {
 		return fmt.Errorf("llm stage: %w", err)
@@ -53,7 +67,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 		return err
 	}
 	defer admin.Close()
-	ho := HandlerOptions{Topics: cfg.Topics, Stage: stage, Metrics: NewMetrics(reg), Log: log,
+	ho := HandlerOptions{Topics: cfg.Topics, Stage: stage, Metrics: NewMetrics(reg), Log: log, OnReload: countRules,
 		DedupEvents: cfg.DedupEvents, ReplayEvents: cfg.ReplayEvents, Replay: admin.ReadPartitionRange}
 	if stage.Summarizes() {
 		ho.Summarizer, ho.SummaryTimeout, ho.SummaryConcurrency = stage, cfg.LLM.SummaryTimeout, cfg.LLM.Concurrency
@@ -63,11 +77,11 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	if err != nil {
 		return fmt.Errorf("http.addr (HTTP_ADDR): %w", err)
 	}
-	log.Info(describe(cfg, stage, srv.Addr()))
+	log.Info(describe(cfg, stage, srv.Addr(), eng.Rules(), eng.SkippedRules()))
 
 	o := Options{Kafka: cfg.Kafka, Admin: admin, Consumer: cfg.Consumer, Writer: cfg.Writer, Topics: cfg.Topics,
 		Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor,
-		RulesFile: cfg.Engine.Rules, RulesPoll: cfg.RulesPoll, Reload: cfg.Reload}
+		RulesDir: cfg.Engine.RulesDir, RulesPoll: cfg.RulesPoll, Reload: cfg.Reload}
 	if stage.Enabled() {
 		o.Stage = stage
 	}
@@ -82,14 +96,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 }
 
 // describe is the start line: topics, group, brokers, rules, the LLM stage, the ops address.
-func describe(cfg Config, stage *llm.Stage, addr string) string {
+func describe(cfg Config, stage *llm.Stage, addr string, loaded, skipped int) string {
 	verdicts := cfg.Topics.Verdicts
 	if !cfg.Topics.VerdictsEnabled {
 		verdicts = "off"
 	}
-	rules := cfg.Engine.Rules
-	if rules == "" {
-		rules = "built-in"
+	rules := fmt.Sprintf("%d loaded, %d skipped (rules check lists why)", loaded, skipped)
+	if cfg.Engine.RulesDir != "" {
+		rules += ", extra rules from " + cfg.Engine.RulesDir
 	}
 	dedup := "off"
 	if cfg.DedupEvents > 0 {

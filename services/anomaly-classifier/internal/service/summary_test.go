@@ -60,7 +60,7 @@ func TestAlertCarriesLLMSummary(t *testing.T) {
 	if len(as) != 1 {
 		t.Fatalf("%d alerts, want 1", len(as))
 	}
-	if got := as[0].GetLlmSummary(); !strings.Contains(got, "Sensitive file read") || !strings.Contains(got, "alice") {
+	if got := as[0].GetLlmSummary(); !strings.Contains(got, "Password hash file read") || !strings.Contains(got, "alice") {
 		t.Errorf("llm_summary = %q, want the model's summary of the alert", got)
 	}
 	if as[0].GetSummary() == as[0].GetLlmSummary() || as[0].GetSummary() == "" {
