@@ -151,7 +151,7 @@ func TestRunServiceAlertSummary(t *testing.T) {
 	if err := proto.Unmarshal(msgs[0].Value, a); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(a.GetLlmSummary(), "Sensitive file read") || a.GetSeverity() != logwardenpb.Severity_SEVERITY_HIGH {
+	if !strings.Contains(a.GetLlmSummary(), "Password hash file read") || a.GetSeverity() != logwardenpb.Severity_SEVERITY_HIGH {
 		t.Errorf("alert %v, want the model's summary in llm_summary", a)
 	}
 	if err := r.stop(); err != nil {

@@ -440,7 +440,7 @@ func TestDuplicateEventsRaiseNoAlert(t *testing.T) {
 		}
 		produce(t, r.cfg, append(msgs, sentinel(r))...)
 		start(t, r.options(3), newHandler(r))
-		check(readAlertsUntil(t, r.cfg, r.alerts, "bob", "Sensitive file read"))
+		check(readAlertsUntil(t, r.cfg, r.alerts, "bob", "Password hash file read"))
 	})
 
 	t.Run("replay then live copies", func(t *testing.T) {
@@ -458,6 +458,6 @@ func TestDuplicateEventsRaiseNoAlert(t *testing.T) {
 		// The producer's retry lands after the first owner's commit; a new owner takes over.
 		produce(t, r.cfg, append(first, sentinel(r))...)
 		start(t, r.options(10), newHandler(r))
-		check(readAlertsUntil(t, r.cfg, r.alerts, "bob", "Sensitive file read"))
+		check(readAlertsUntil(t, r.cfg, r.alerts, "bob", "Password hash file read"))
 	})
 }
