@@ -13,7 +13,7 @@ import (
 type Key struct {
 	Name    string // e.g. "kafka.brokers"
 	Env     string // e.g. "KAFKA_BROKERS"
-	Flag    string // e.g. "kafka-brokers" (without dashes)
+	Flag    string // e.g. "kafka-brokers" (without dashes); "" for a key tagged flag:"-" (a secret: environment or .env only)
 	Default string // e.g. "127.0.0.1:9092"
 	Desc    string // the field's desc tag
 }
@@ -98,11 +98,15 @@ func walkStruct(v reflect.Value, prefix string, out *[]field) error {
 		if !supported(sf.Type) && firstErr == nil {
 			firstErr = fmt.Errorf("config: key %q: unsupported type %s", key, sf.Type)
 		}
+		flag := FlagName(key)
+		if sf.Tag.Get("flag") == "-" { // a secret: a flag would show in ps
+			flag = ""
+		}
 		*out = append(*out, field{
 			Key: Key{
 				Name:    key,
 				Env:     EnvName(key),
-				Flag:    FlagName(key),
+				Flag:    flag,
 				Default: formatValue(fv),
 				Desc:    sf.Tag.Get("desc"),
 			},

@@ -7,4 +7,7 @@
 // Load walks the struct, lays the sources over a fresh viper instance, decodes with
 // UnmarshalExact (unknown YAML keys are errors) and finally calls Validate. Errors name
 // the key and where its value came from. Describe lists the keys for docs and tests.
+//
+// A field tagged flag:"-" has no flag: a secret set on the command line shows in ps, so
+// such a key comes only from the environment, .env or the YAML file.
 package config

@@ -296,6 +296,9 @@ func newFlagSet(name string, fields []field) (*pflag.FlagSet, map[string]*rawVal
 	flags[configFlag] = &rawValue{typ: "file"}
 	fs.Var(flags[configFlag], configFlag, "YAML configuration file")
 	for _, f := range fields {
+		if f.Flag == "" {
+			continue
+		}
 		k := f.typ.Kind()
 		rv := &rawValue{typ: typeName(f.typ), list: k == reflect.Slice || k == reflect.Map}
 		flags[f.Flag] = rv
@@ -325,6 +328,10 @@ func writeUsage(w io.Writer, name string, fields []field) {
 		desc := f.Desc
 		if f.Default != "" {
 			desc = strings.TrimSpace(desc + fmt.Sprintf(" (default %q)", f.Default))
+		}
+		if f.Flag == "" {
+			fmt.Fprintf(tw, "  (no flag)\t[%s]\t%s\n", f.Env, desc)
+			continue
 		}
 		fmt.Fprintf(tw, "  --%s%s\t[%s]\t%s\n", f.Flag, arg, f.Env, desc)
 	}

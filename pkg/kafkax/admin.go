@@ -65,10 +65,14 @@ type TopicSpec struct {
 	Name              string
 	Partitions        int
 	ReplicationFactor int
-	// Retention is retention.ms; 0 keeps the broker's default.
+	// Retention is retention.ms; 0 keeps the broker's default, < 0 keeps records forever.
 	Retention time.Duration
 	// MaxMessageBytes is max.message.bytes; 0 keeps the broker's default.
 	MaxMessageBytes int
+	// Compact makes a table of the topic (cleanup.policy=compact, or compact,delete with
+	// a Retention > 0): the broker keeps the latest record of each key, and a record
+	// without a value (a tombstone) deletes its key.
+	Compact bool
 }
 
 // EnsureTopics creates the topics that do not exist yet and waits until every partition of
@@ -84,10 +88,20 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 			return errors.New("ensure topics: empty topic name")
 		}
 		tc := kafka.TopicConfig{Topic: s.Name, NumPartitions: max(s.Partitions, 1), ReplicationFactor: max(s.ReplicationFactor, 1)}
-		if s.Retention > 0 {
+		switch {
+		case s.Retention > 0:
 			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{
 				ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(s.Retention.Milliseconds(), 10),
 			})
+		case s.Retention < 0:
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: "retention.ms", ConfigValue: "-1"})
+		}
+		if s.Compact {
+			policy := "compact"
+			if s.Retention > 0 {
+				policy = "compact,delete"
+			}
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: "cleanup.policy", ConfigValue: policy})
 		}
 		if s.MaxMessageBytes > 0 {
 			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/logwarden/logwarden/pkg/retry"
 )
 
 // ReadTopic reads topic from the beginning of every partition, without a consumer group,
@@ -145,4 +147,138 @@ func (a *Admin) ReadPartitionRange(ctx context.Context, topic string, partition 
 			return n, nil
 		}
 	}
+}
+
+// Follow reads topic as a table: every partition from its first retained offset, then
+// what is appended, until ctx ends, without a consumer group, so every replica of a
+// service sees every record (the compacted topics of silences and action targets, the
+// feedback topic). fn is called serially, in offset order within a partition; a
+// tombstone comes with an empty Value. loaded (may be nil) is called once, as soon as
+// every record that was in the topic when Follow started has been passed to fn (at
+// once for an empty topic): a service loads its table before it starts working.
+//
+// It returns nil when ctx ends, else the first read error; the caller may call it
+// again, and the records come again from the start (fn must be idempotent).
+func (a *Admin) Follow(ctx context.Context, topic string, fn func(Message), loaded func()) error {
+	parts, err := a.partitions(ctx, topic)
+	if err != nil {
+		return err
+	}
+	// A topic created a moment ago may not have its leaders yet: retry for a while.
+	var first, end map[int]int64
+	err = retry.Do(ctx, retry.Policy{Initial: 100 * time.Millisecond, Max: time.Second, MaxElapsed: 30 * time.Second},
+		func(ctx context.Context, _ int) error {
+			var err error
+			if first, err = a.listOffsets(ctx, topic, parts, kafka.FirstOffset); err != nil {
+				return err
+			}
+			end, err = a.listOffsets(ctx, topic, parts, kafka.LastOffset)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	d, err := a.cfg.dialer()
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		pending = map[int]int64{} // partition → end offset still to reach
+		fired   bool
+		wg      sync.WaitGroup
+		errc    = make(chan error, 1)
+	)
+	for _, p := range parts {
+		if end[p] > first[p] {
+			pending[p] = end[p]
+		}
+	}
+	caughtUp := func() { // with mu held
+		if len(pending) == 0 && !fired {
+			fired = true
+			if loaded != nil {
+				loaded()
+			}
+		}
+	}
+	mu.Lock()
+	caughtUp()
+	mu.Unlock()
+	for _, p := range parts {
+		wg.Add(1)
+		go func(part int) { // owned by Follow: stops with rctx, awaited below
+			defer wg.Done()
+			r := kafka.NewReader(kafka.ReaderConfig{
+				Brokers: a.cfg.brokers(), Topic: topic, Partition: part, Dialer: d,
+				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond, ReadLagInterval: -1,
+			})
+			defer r.Close()
+			if err := r.SetOffset(kafka.FirstOffset); err != nil {
+				select {
+				case errc <- fmt.Errorf("follow %s/%d: %w", topic, part, err):
+				default:
+				}
+				cancel()
+				return
+			}
+			for {
+				km, err := r.ReadMessage(rctx)
+				if err != nil {
+					if rctx.Err() == nil {
+						select {
+						case errc <- fmt.Errorf("follow %s/%d: %w", topic, part, err):
+						default:
+						}
+						cancel()
+					}
+					return
+				}
+				mu.Lock()
+				fn(fromKafka(km))
+				if e, ok := pending[part]; ok && km.Offset >= e-1 {
+					delete(pending, part)
+					caughtUp()
+				}
+				mu.Unlock()
+			}
+		}(p)
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// listOffsets returns the first (kafka.FirstOffset) or end (kafka.LastOffset) offset of
+// each partition.
+func (a *Admin) listOffsets(ctx context.Context, topic string, parts []int, which int64) (map[int]int64, error) {
+	req := make([]kafka.OffsetRequest, len(parts))
+	for i, p := range parts {
+		req[i] = kafka.OffsetRequest{Partition: p, Timestamp: which}
+	}
+	resp, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: req}})
+	if err != nil {
+		return nil, fmt.Errorf("offsets of %s: %w", topic, err)
+	}
+	out := make(map[int]int64, len(parts))
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("offsets of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		if which == kafka.FirstOffset {
+			out[p.Partition] = p.FirstOffset
+		} else {
+			out[p.Partition] = p.LastOffset
+		}
+	}
+	if len(out) != len(parts) {
+		return nil, fmt.Errorf("offsets of %s: %d of %d partitions answered", topic, len(out), len(parts))
+	}
+	return out, nil
 }

@@ -24,6 +24,7 @@ type Config struct {
 	AlertsTopic     string              `mapstructure:"alerts_topic" desc:"topic of the alerts to notify about"`
 	GroupID         string              `mapstructure:"group_id" desc:"consumer group id"`
 	TopicPartitions int                 `mapstructure:"topic_partitions" desc:"partitions of alerts and alerts.dlq when created at start"`
+	SilencesTopic   string              `mapstructure:"silences_topic" desc:"compacted topic of the silences (slack-notifier silence, Slack buttons), read by every replica"`
 	Slack           SlackConfig         `mapstructure:"slack"`
 	Webhook         WebhookConfig       `mapstructure:"webhook"`
 	Teams           TeamsConfig         `mapstructure:"teams"`
@@ -79,6 +80,7 @@ func DefaultConfig() Config {
 		AlertsTopic:     "alerts",
 		GroupID:         "slack-notifier",
 		TopicPartitions: 6,
+		SilencesTopic:   "logwarden.silences",
 		Slack: SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1, OverflowAfter: 30 * time.Second,
 			Routes: map[string]string{}, Timeout: 10 * time.Second},
 		Group:    group.DefaultConfig(),
@@ -100,7 +102,7 @@ func (c *Config) consumerConfig() kafkax.ConsumerConfig {
 func (c *Config) Options(s deliver.Sink) service.Options {
 	return service.Options{
 		Service: serviceName, Kafka: c.Kafka, Consumer: c.consumerConfig(), Writer: c.Writer,
-		Partitions: c.TopicPartitions, HTTP: c.HTTP, Sink: s,
+		Partitions: c.TopicPartitions, SilencesTopic: c.SilencesTopic, HTTP: c.HTTP, Sink: s,
 		Delivery: deliver.Options{Group: c.Group, RatePerSecond: c.Slack.RatePerSecond, OverflowAfter: c.Slack.OverflowAfter,
 			Retry: retry.Policy{Initial: c.Retry.BackoffMin, Max: c.Retry.BackoffMax, Jitter: 0.2, MaxRetryAfter: c.Retry.MaxRetryAfter}},
 	}
@@ -140,6 +142,8 @@ func (c *Config) Validate() error {
 		return keyError("group_id", "required")
 	case c.TopicPartitions <= 0:
 		return keyError("topic_partitions", "must be > 0, got %d", c.TopicPartitions)
+	case c.SilencesTopic == "":
+		return keyError("silences_topic", "required")
 	}
 	for _, k := range []struct{ key, url string }{{"slack.webhook_url", c.Slack.WebhookURL}, {"slack.api_url", c.Slack.APIURL},
 		{"webhook.url", c.Webhook.URL}, {"teams.webhook_url", c.Teams.WebhookURL}} {

@@ -3,6 +3,7 @@
 //	slack-notifier [run]   the Kafka service: alerts → Slack (or webhook, Teams, stdout)
 //	slack-notifier render  print the Slack payload of one protojson Alert read from stdin
 //	slack-notifier test    send one test alert to the configured destination
+//	slack-notifier silence add|list|expire   manage silences (as amtool does)
 package main
 
 import (
@@ -37,6 +38,7 @@ commands:
   run     consume alerts and post grouped notifications (default)
   render  read one Alert as protojson on stdin, print the Slack payload (no config needed)
   test    send one test alert to the configured destination and print the answer
+  silence add|list|expire   mute alerts by rule, entity, host, severity ("silence" for help)
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runRender(stdin, stdout)
 	case "test":
 		return runTest(ctx, args, getenv, stdout, stderr)
+	case "silence":
+		return runSilence(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -38,6 +38,11 @@ type Receipt interface {
 	Reject(ctx context.Context, reason error) error
 }
 
+// Muter holds back the alerts a silence covers (silence.Set): id names the silence.
+type Muter interface {
+	Muted(a *logwardenpb.Alert, now time.Time) (id string, ok bool)
+}
+
 // Options configure a Pipeline.
 type Options struct {
 	Group group.Config
@@ -48,7 +53,10 @@ type Options struct {
 	OverflowAfter time.Duration
 	// Retry is the schedule of transient failures; its Clock is replaced by Clock. It
 	// should cap Retry-After (MaxRetryAfter): a destination waits, the others do not.
-	Retry   retry.Policy
+	Retry retry.Policy
+	// Mute, when set, is asked about every alert as it arrives and about every
+	// notification when it is due: a muted alert is acknowledged without being posted.
+	Mute    Muter
 	Clock   clock.Clock
 	Log     *zap.Logger
 	Metrics *Metrics
@@ -109,6 +117,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	add := func(it item) {
+		if p.muted(it.alert, p.o.Clock.Now()) {
+			p.settle(ctx, it.r)
+			return
+		}
 		if !g.Add(p.o.Clock.Now(), it.alert, it.r) {
 			if err := it.r.Ack(ctx); err != nil {
 				p.o.Log.Warn("ack of a redelivered alert", zap.String("alert", it.alert.GetId()), zap.Error(err))
@@ -139,6 +151,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		now := p.o.Clock.Now()
 		byDest := map[string][]group.Batch[Receipt]{}
 		for _, b := range g.Due(now) {
+			if p.muted(b.Alert, now) {
+				p.settle(ctx, b.Tokens...)
+				continue
+			}
 			name := ""
 			if r, ok := p.sink.(Router); ok {
 				name = r.Destination(b.Notification)
@@ -159,6 +175,28 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			d.push(now, bs)
 		}
 		p.o.Metrics.Groups.Set(float64(g.Open()))
+	}
+}
+
+// muted reports whether a silence covers a at now (and counts it).
+func (p *Pipeline) muted(a *logwardenpb.Alert, now time.Time) bool {
+	if p.o.Mute == nil {
+		return false
+	}
+	id, ok := p.o.Mute.Muted(a, now)
+	if ok {
+		p.o.Log.Debug("alert silenced", zap.String("alert", a.GetId()), zap.String("silence", id))
+	}
+	return ok
+}
+
+// settle acknowledges alerts that are not to be posted (silenced).
+func (p *Pipeline) settle(ctx context.Context, rs ...Receipt) {
+	p.o.Metrics.Silenced.Add(float64(len(rs)))
+	for _, r := range rs {
+		if err := r.Ack(ctx); err != nil {
+			p.o.Log.Warn("ack of a silenced alert", zap.Error(err))
+		}
 	}
 }
 

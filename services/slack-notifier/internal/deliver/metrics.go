@@ -4,10 +4,11 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the notifier's numbers.
 type Metrics struct {
-	Posts   *prometheus.CounterVec
-	Groups  prometheus.Gauge
-	Backlog *prometheus.GaugeVec
-	Folded  prometheus.Counter
+	Posts    *prometheus.CounterVec
+	Groups   prometheus.Gauge
+	Backlog  *prometheus.GaugeVec
+	Folded   prometheus.Counter
+	Silenced prometheus.Counter
 }
 
 // NewMetrics registers the metrics on reg (nil: unregistered).
@@ -20,9 +21,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Notifications queued per destination, waiting for their turn at the rate limit."}, []string{"destination"}),
 		Folded: prometheus.NewCounter(prometheus.CounterOpts{Name: "logwarden_notifier_folded_total",
 			Help: `Notifications folded into an "N more alerts" message because their destination's backlog was full.`}),
+		Silenced: prometheus.NewCounter(prometheus.CounterOpts{Name: "logwarden_notifier_silenced_total",
+			Help: "Alerts acknowledged without being posted because a silence covered them."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Posts, m.Groups, m.Backlog, m.Folded)
+		reg.MustRegister(m.Posts, m.Groups, m.Backlog, m.Folded, m.Silenced)
 	}
 	return m
 }

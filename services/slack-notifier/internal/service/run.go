@@ -2,9 +2,11 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/deliver"
+	"github.com/logwarden/logwarden/services/slack-notifier/internal/silence"
 )
 
 // Options are what Run needs, built by the command from its configuration.
@@ -23,11 +26,14 @@ type Options struct {
 	Writer   kafkax.WriterConfig
 	// Partitions of the alerts topic and its dead-letter topic when Run creates them.
 	Partitions int
-	HTTP       obs.HTTPConfig
+	// SilencesTopic is the compacted topic of silences (SilencesTopic spec), read
+	// before the first alert and followed while Run runs.
+	SilencesTopic string
+	HTTP          obs.HTTPConfig
 	// Delivery configures the pipeline (grouping, pace, overflow, retries).
 	Delivery deliver.Options
 	Sink     deliver.Sink
-	// RestartDelay is the pause before a failed consumer is replaced (0: 2 s).
+	// RestartDelay is the pause before a failed consumer or table reader is replaced (0: 2 s).
 	RestartDelay time.Duration
 	Clock        clock.Clock
 	Log          *zap.Logger
@@ -62,9 +68,13 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("kafka admin: %w", err)
 	}
 	defer admin.Close()
+	if o.SilencesTopic == "" {
+		return fmt.Errorf("service: no silences topic")
+	}
 	if err := admin.EnsureTopics(ctx,
 		kafkax.TopicSpec{Name: topic, Partitions: o.Partitions, ReplicationFactor: 1},
 		kafkax.TopicSpec{Name: kafkax.DLQTopic(topic), Partitions: o.Partitions, ReplicationFactor: 1},
+		SilencesTopic(o.SilencesTopic),
 	); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
@@ -73,7 +83,17 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("kafka writer: %w", err)
 	}
 	defer w.Close()
-	srv, err := obs.NewServer(o.HTTP.Addr, reg, admin.Ping, log.Named("http"))
+	silences := silence.NewStore(o.SilencesTopic, w, log.Named("silence"))
+	registerSilenceMetrics(reg, silences, clk)
+	o.Delivery.Mute = silences.Set
+	silencesLoaded := make(chan struct{})
+	ready := func(ctx context.Context) error {
+		if !isLoaded(silencesLoaded) {
+			return errors.New("loading " + o.SilencesTopic)
+		}
+		return admin.Ping(ctx)
+	}
+	srv, err := obs.NewServer(o.HTTP.Addr, reg, ready, log.Named("http"))
 	if err != nil {
 		return fmt.Errorf("http.addr: %w", err)
 	}
@@ -86,7 +106,16 @@ func Run(ctx context.Context, o Options) error {
 	defer cancelHTTP()
 	g.Go(func() error { return srv.Run(stopHTTP) })
 	g.Go(func() error {
+		return follow(gctx, admin, o.SilencesTopic, silences.Apply, silencesLoaded, clk, o.RestartDelay, log)
+	})
+	g.Go(func() error { return expireSilences(gctx, silences, clk, log) })
+	g.Go(func() error {
 		defer cancelHTTP()
+		if waitLoaded(gctx, silencesLoaded) != nil {
+			return nil
+		}
+		active, pending := silences.Count(clk.Now())
+		log.Info("silences loaded", zap.String("topic", o.SilencesTopic), zap.Int("active", active), zap.Int("pending", pending))
 		for {
 			err := consume(gctx, o, w, km, sm, log)
 			if gctx.Err() != nil {
@@ -101,6 +130,35 @@ func Run(ctx context.Context, o Options) error {
 	err = g.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// expireEvery is how often ended silences are tombstoned.
+const expireEvery = 15 * time.Second
+
+// expireSilences writes the tombstones of ended silences until ctx ends. Matching
+// already ignores an ended silence: the tombstone only empties the table.
+func expireSilences(ctx context.Context, s *silence.Store, clk clock.Clock, log *zap.Logger) error {
+	for clock.Sleep(ctx, clk, expireEvery) == nil {
+		if _, err := s.ExpireEnded(ctx, clk.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("tombstones of ended silences", zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// registerSilenceMetrics counts silences by state and invalid silence records.
+func registerSilenceMetrics(reg prometheus.Registerer, s *silence.Store, clk clock.Clock) {
+	invalid := prometheus.NewCounter(prometheus.CounterOpts{Name: "logwarden_silence_records_invalid_total",
+		Help: "Records of the silences topic that are not valid silences (skipped)."})
+	s.Invalid = invalid.Inc
+	reg.MustRegister(invalid,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logwarden_silences", ConstLabels: prometheus.Labels{"state": "active"},
+			Help: "Silences by state: active (muting now) or pending (starting later)."},
+			func() float64 { a, _ := s.Count(clk.Now()); return float64(a) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logwarden_silences", ConstLabels: prometheus.Labels{"state": "pending"},
+			Help: "Silences by state: active (muting now) or pending (starting later)."},
+			func() float64 { _, p := s.Count(clk.Now()); return float64(p) }),
+	)
 }
 
 // consume runs one consumer-group member and its delivery pipeline until ctx ends or the
