@@ -20,6 +20,7 @@ import (
 type offlineConfig struct {
 	In     string        `mapstructure:"in" desc:"input (classify: a file of lines, default stdin; eval: a dataset directory)"`
 	LLM    bool          `mapstructure:"llm" desc:"run the LLM stage too (configured by the openai.* keys)"`
+	State  string        `mapstructure:"state" desc:"start from this learnt state (anomaly-classifier learn, the service's state_file)"`
 	Engine engine.Config `mapstructure:",squash"`
 	OpenAI llm.Config    `mapstructure:"openai"`
 }
@@ -68,7 +69,7 @@ func runClassify(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(cfg.Engine, nil)
+	eng, err := newEngine(cfg)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,8 @@ type Config struct {
 	RulesPoll              time.Duration         `mapstructure:"rules_poll" desc:"how often the rules directory is checked for changed files to reload (0: only on SIGHUP)"`
 	ReplayEvents           int64                 `mapstructure:"replay_events" desc:"messages of a partition's history re-read to rebuild per-user state when the partition is assigned to this instance (0: off, its users start cold)"`
 	DedupEvents            int                   `mapstructure:"dedup_events" desc:"event ids remembered per partition (at least this many, at most twice) to drop duplicates before detection (0: off)"`
+	StateFile              string                `mapstructure:"state_file" desc:"file of the engine's learnt state (templates, baselines): loaded at start, saved every state_save_interval and at exit; anomaly-classifier learn writes one (empty: off)"`
+	StateSaveInterval      time.Duration         `mapstructure:"state_save_interval" desc:"how often the learnt state is saved to state_file (0: only at exit)"`
 	Consumer               ConsumerConfig        `mapstructure:"consumer"`
 	Writer                 kafkax.WriterConfig   `mapstructure:"writer"`
 	RulesDir               string                `mapstructure:"rules_dir" desc:"directory of extra Sigma rules (*.yml, *.yaml, recursive) loaded with the shipped rule pack; empty = the pack alone"`
@@ -72,6 +74,7 @@ func DefaultConfig() Config {
 		RulesPoll:              5 * time.Second,
 		ReplayEvents:           20000,
 		DedupEvents:            service.DefaultDedupEvents,
+		StateSaveInterval:      5 * time.Minute,
 		Consumer:               ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, MemberConfig: cc.Member()},
 		Writer:                 kafkax.DefaultWriterConfig(),
 		RulesDir:               ec.RulesDir,
@@ -104,7 +107,7 @@ func (c *Config) Service(reload <-chan os.Signal) service.Config {
 		Topics:     service.Topics{Verdicts: c.VerdictsTopic, VerdictsEnabled: c.VerdictsEnabled, Alerts: c.AlertsTopic},
 		Partitions: c.TopicPartitions, ReplicationFactor: c.TopicReplicationFactor,
 		Engine: c.Engine(), LLM: c.OpenAI, ReplayEvents: c.ReplayEvents, DedupEvents: c.DedupEvents,
-		RulesPoll: c.RulesPoll, Reload: reload,
+		RulesPoll: c.RulesPoll, Reload: reload, StateFile: c.StateFile, StateSaveInterval: c.StateSaveInterval,
 	}
 }
 
@@ -136,6 +139,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RulesPoll < 0 {
 		bad("rules_poll", "%s, want ≥ 0", c.RulesPoll)
+	}
+	if c.StateSaveInterval < 0 {
+		bad("state_save_interval", "%s, want ≥ 0", c.StateSaveInterval)
 	}
 	errs = append(errs, c.Kafka.Validate(), c.Log.Validate(), c.HTTP.Validate(),
 		named("consumer", c.ConsumerConfig().Validate()), named("writer", c.Writer.Validate()),

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/offline"
 )
 
@@ -24,7 +23,7 @@ func runEval(ctx context.Context, args []string, getenv func(string) string, std
 	if _, err := os.Stat(filepath.Join(cfg.In, "labels.jsonl")); err != nil {
 		return evalLogs(ctx, cfg, stdout)
 	}
-	eng, err := engine.New(cfg.Engine, nil)
+	eng, err := newEngine(cfg)
 	if err != nil {
 		return err
 	}
@@ -69,7 +68,7 @@ func evalLogs(ctx context.Context, cfg *offlineConfig, stdout io.Writer) error {
 	}
 	var scores []offline.LogScore
 	for _, f := range files {
-		eng, err := engine.New(cfg.Engine, nil)
+		eng, err := newEngine(cfg)
 		if err != nil {
 			return err
 		}

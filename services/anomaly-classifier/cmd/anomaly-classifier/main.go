@@ -3,6 +3,7 @@
 //	anomaly-classifier [run]      the Kafka service: logs.raw → logs.verdicts, alerts
 //	anomaly-classifier classify   the same engine offline: lines in, one JSON verdict per line out
 //	anomaly-classifier eval       precision, recall and F1 on a labelled dataset
+//	anomaly-classifier learn      known-good logs in, a state file out (the engine's baseline)
 //	anomaly-classifier templates  one template id per input line
 //	anomaly-classifier rules      check (lint) Sigma rules or run their examples
 package main
@@ -38,7 +39,8 @@ const usage = `usage: anomaly-classifier [command] [flags]
 commands:
   run        consume logs.raw, write verdicts and alerts (default)
   classify   classify lines offline: one JSON verdict per input line
-  eval       score the engine on a labelled dataset (log-producer generate)
+  eval       score the engine on a labelled dataset, or on log files
+  learn      learn known-good logs into a state file (classify --state, state_file)
   templates  print the template id of every input line
   rules      check DIR: lint Sigma rules; test DIR: run the rules' examples
   eval corpus  recall per ATT&CK technique and admin false positives on the labelled command corpus
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runEval(ctx, args, getenv, stdin, stdout, stderr)
 	case "rules":
 		return runRules(ctx, args, getenv, stdin, stdout, stderr)
+	case "learn":
+		return runLearn(ctx, args, getenv, stdin, stdout, stderr)
 	case "templates":
 		return runTemplates(ctx, args, getenv, stdin, stdout, stderr)
 	case "help":

@@ -37,3 +37,15 @@ func TestSanitizeClip(t *testing.T) {
 		t.Fatalf("Clip cut a rune: %q", got)
 	}
 }
+
+func TestHasherKeyed(t *testing.T) {
+	a, b := NewHasher(), NewHasher()
+	sum := func(h *Hasher, s string) uint64 { x := h.Start(); x.String(s); return x.Sum() }
+	if sum(a, "ls -la") == sum(b, "ls -la") {
+		t.Fatal("two random keys give the same hash")
+	}
+	b.SetKey(a.Key())
+	if sum(a, "ls -la") != sum(b, "ls -la") || sum(a, "ls -la") == sum(a, "ls -lb") {
+		t.Fatal("same key: hashes differ, or different data: same hash")
+	}
+}

@@ -71,8 +71,14 @@ type Engine struct {
 	miner     *template.Miner
 	detectors []detect.Detector
 	rules     detect.Detector
+	hash      *detect.Hasher
 	stats     *stats.Baselines
 	templates *novelty.Templates
+	rare      *novelty.Rare
+	commands  *novelty.Commands
+	rates     *volume.TemplateRate
+	errors    *volume.ErrorRate
+	silence   *volume.Silence
 	alerts    map[string]*episode
 	storms    map[string]*storm
 	ev        detect.Event       // the event in hand (reused)
@@ -105,20 +111,16 @@ func NewWithRules(cfg Config, log *zap.Logger, r detect.Detector) (*Engine, erro
 	if log == nil {
 		log = zap.NewNop()
 	}
-	e := &Engine{cfg: cfg, log: log, miner: template.New(cfg.Template.Config), rules: r,
-		stats: stats.New(cfg.Stats), templates: novelty.NewTemplates(cfg.Template.TemplatesConfig), alerts: map[string]*episode{}, storms: map[string]*storm{}}
+	h := detect.NewHasher()
+	e := &Engine{cfg: cfg, log: log, miner: template.New(cfg.Template.Config), rules: r, hash: h,
+		stats: stats.New(cfg.Stats, h), templates: novelty.NewTemplates(cfg.Template.TemplatesConfig),
+		rare: novelty.NewRare(cfg.Template.RareConfig, h), commands: novelty.NewCommands(cfg.Commands, h),
+		rates: volume.NewTemplateRate(cfg.Volume.RateConfig), errors: volume.NewErrorRate(cfg.Volume.ErrorsConfig),
+		silence: volume.NewSilence(cfg.Volume.SilenceConfig, cfg.Volume.MaxHosts),
+		alerts:  map[string]*episode{}, storms: map[string]*storm{}}
 	// Order matters where a detector reads the ones before it: stats does not learn
 	// from events the rules found alert-worthy.
-	e.detectors = []detect.Detector{
-		e.templates,
-		novelty.NewRare(cfg.Template.RareConfig),
-		r,
-		e.stats,
-		novelty.NewCommands(cfg.Commands),
-		volume.NewTemplateRate(cfg.Volume.RateConfig),
-		volume.NewErrorRate(cfg.Volume.ErrorsConfig),
-		volume.NewSilence(cfg.Volume.SilenceConfig, cfg.Volume.MaxHosts),
-	}
+	e.detectors = []detect.Detector{e.templates, e.rare, r, e.stats, e.commands, e.rates, e.errors, e.silence}
 	return e, nil
 }
 

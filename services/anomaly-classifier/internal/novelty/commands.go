@@ -2,7 +2,6 @@ package novelty
 
 import (
 	"fmt"
-	"hash/maphash"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +68,7 @@ type User struct {
 // template, so template novelty cannot see these. Not safe for concurrent use.
 type Commands struct {
 	cfg    CommandsConfig
-	seed   maphash.Seed
+	hash   *detect.Hasher
 	exes   *detect.Gen[string, int64]
 	shapes *detect.Gen[uint64, struct{}]
 	users  *detect.Gen[string, *User]
@@ -78,9 +77,9 @@ type Commands struct {
 	buf    []string
 }
 
-// NewCommands returns an empty detector; cfg must be valid.
-func NewCommands(cfg CommandsConfig) *Commands {
-	return &Commands{cfg: cfg, seed: maphash.MakeSeed(), exes: detect.NewGen[string, int64](cfg.MaxExecutables),
+// NewCommands returns an empty detector; cfg must be valid; h keys the shape hashes.
+func NewCommands(cfg CommandsConfig, h *detect.Hasher) *Commands {
+	return &Commands{cfg: cfg, hash: h, exes: detect.NewGen[string, int64](cfg.MaxExecutables),
 		shapes: detect.NewGen[uint64, struct{}](cfg.MaxShapes), users: detect.NewGen[string, *User](cfg.MaxUsers)}
 }
 
@@ -150,19 +149,18 @@ func (d *Commands) Detect(e *detect.Event, out []detect.Detection) []detect.Dete
 // its values masked (numbers, paths, quoted strings, hex: template.Mask).
 func (d *Commands) shapeKey(user, exe, rest string) uint64 {
 	d.buf = template.Mask(rest, d.buf[:0])
-	var h maphash.Hash
-	h.SetSeed(d.seed)
-	h.WriteString(user)
-	h.WriteByte(0)
-	h.WriteString(exe)
+	h := d.hash.Start()
+	h.String(user)
+	h.Byte(0)
+	h.String(exe)
 	for i, t := range d.buf {
 		if i == 32 {
 			break
 		}
-		h.WriteByte(' ')
-		h.WriteString(t)
+		h.Byte(' ')
+		h.String(t)
 	}
-	return h.Sum64()
+	return h.Sum()
 }
 
 func (u *User) count(exe string) {
@@ -247,3 +245,6 @@ func Executable(cmd string) (exe, rest string) {
 	}
 	return "", ""
 }
+
+// Executables is the number of executables remembered.
+func (d *Commands) Executables() int { return d.exes.Len() }

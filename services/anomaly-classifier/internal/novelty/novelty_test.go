@@ -145,7 +145,7 @@ func TestTemplatesAccept(t *testing.T) {
 }
 
 func TestRare(t *testing.T) {
-	d := NewRare(DefaultRareConfig())
+	d := NewRare(DefaultRareConfig(), detect.NewHasher())
 	for i := 0; i < 1001; i++ {
 		d.Detect(event("busy", info, t0), nil)
 	}
@@ -187,7 +187,7 @@ func TestExecutable(t *testing.T) {
 }
 
 func TestCommands(t *testing.T) {
-	d := NewCommands(DefaultCommandsConfig())
+	d := NewCommands(DefaultCommandsConfig(), detect.NewHasher())
 	cmd := func(user, c string, at time.Time) string {
 		ev := &logwardenpb.LogEvent{User: user, Action: "command", Target: c}
 		e := detect.NewEvent(ev, at, template.Match{ID: "cmd"})

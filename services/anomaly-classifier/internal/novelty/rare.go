@@ -2,7 +2,6 @@ package novelty
 
 import (
 	"fmt"
-	"hash/maphash"
 	"strings"
 
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
@@ -40,14 +39,14 @@ func (c RareConfig) Validate() error {
 // host is busy. A template new to the whole fleet is left to Templates.
 type Rare struct {
 	cfg   RareConfig
-	seed  maphash.Seed
+	hash  *detect.Hasher
 	hosts *detect.Gen[string, int64]
 	pairs *detect.Gen[uint64, int32]
 }
 
-// NewRare returns an empty detector; cfg must be valid.
-func NewRare(cfg RareConfig) *Rare {
-	return &Rare{cfg: cfg, seed: maphash.MakeSeed(), hosts: detect.NewGen[string, int64](cfg.MaxPairs / 4),
+// NewRare returns an empty detector; cfg must be valid; h keys the (host, template) hashes.
+func NewRare(cfg RareConfig, h *detect.Hasher) *Rare {
+	return &Rare{cfg: cfg, hash: h, hosts: detect.NewGen[string, int64](cfg.MaxPairs / 4),
 		pairs: detect.NewGen[uint64, int32](cfg.MaxPairs)}
 }
 
@@ -64,12 +63,11 @@ func (d *Rare) Detect(e *detect.Event, out []detect.Detection) []detect.Detectio
 	}
 	n++
 	d.hosts.Put(host, n)
-	var h maphash.Hash
-	h.SetSeed(d.seed)
-	h.WriteString(host)
-	h.WriteByte(0)
-	h.WriteString(tid)
-	k := h.Sum64()
+	h := d.hash.Start()
+	h.String(host)
+	h.Byte(0)
+	h.String(tid)
+	k := h.Sum()
 	c, _ := d.pairs.Get(k)
 	if c < 1<<30 {
 		c++

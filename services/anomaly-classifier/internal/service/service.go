@@ -32,6 +32,10 @@ type Config struct {
 	ReplayEvents      int64
 	DedupEvents       int
 	RulesPoll         time.Duration
+	// StateFile keeps the engine's learnt state across restarts ("" off), saved
+	// every StateSaveInterval and at exit.
+	StateFile         string
+	StateSaveInterval time.Duration
 	// Reload receives a value for every SIGHUP (may be nil).
 	Reload <-chan os.Signal
 }
@@ -73,6 +77,13 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 		ho.Summarizer, ho.SummaryTimeout, ho.SummaryConcurrency = stage, cfg.LLM.SummaryTimeout, cfg.LLM.Concurrency
 	}
 	h := NewHandler(eng, ho)
+	var store *StateStore
+	if cfg.StateFile != "" {
+		store = NewStateStore(cfg.StateFile, cfg.StateSaveInterval, eng, h, reg, log.Named("state"))
+		if err := store.Load(); err != nil {
+			return fmt.Errorf("state_file (STATE_FILE): %w", err)
+		}
+	}
 	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, admin.Ping, log.Named("http"))
 	if err != nil {
 		return fmt.Errorf("http.addr (HTTP_ADDR): %w", err)
@@ -92,6 +103,9 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 		defer cancelHTTP()
 		return Consume(gctx, o, h, kafkax.NewMetrics(reg), log)
 	})
+	if store != nil {
+		g.Go(func() error { return store.Run(gctx) })
+	}
 	return g.Wait()
 }
 

@@ -3,7 +3,6 @@ package stats
 import (
 	"container/list"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"time"
 
@@ -83,14 +82,17 @@ type Baselines struct {
 	cfg  Config
 	ents map[string]*entity
 	lru  *list.List
-	seed maphash.Seed
+	hash *detect.Hasher
 	nets map[string]string // network → first user seen with it in normal traffic, "" once a second user is (bounded)
 	seen int
 }
 
-// New returns empty baselines; cfg must be valid.
-func New(cfg Config) *Baselines {
-	return &Baselines{cfg: cfg, ents: map[string]*entity{}, lru: list.New(), seed: maphash.MakeSeed(), nets: map[string]string{}}
+// New returns empty baselines; cfg must be valid; h keys the directory hashes (nil: a random key).
+func New(cfg Config, h *detect.Hasher) *Baselines {
+	if h == nil {
+		h = detect.NewHasher()
+	}
+	return &Baselines{cfg: cfg, ents: map[string]*entity{}, lru: list.New(), hash: h, nets: map[string]string{}}
 }
 
 // Len is the number of users tracked.
@@ -171,11 +173,10 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 	}
 	// first-seen directory (commands: novelty.Commands, by command shape)
 	if ev.GetAction() == "dir_access" && ev.GetTarget() != "" {
-		var mh maphash.Hash
-		mh.SetSeed(b.seed)
-		mh.WriteByte('d')
-		mh.WriteString(ev.GetTarget())
-		k := mh.Sum64()
+		mh := b.hash.Start()
+		mh.Byte('d')
+		mh.String(ev.GetTarget())
+		k := mh.Sum()
 		if _, ok := e.seen[k]; !ok {
 			if warm {
 				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.first-seen-directory",

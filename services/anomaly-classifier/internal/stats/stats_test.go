@@ -50,7 +50,7 @@ func TestBaselines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := New(DefaultConfig())
+			b := New(DefaultConfig(), nil)
 			train(b, "bob", 3)
 			got := ids(b.Observe(tt.ev, t0.Add(3*24*time.Hour+tt.at), false, nil))
 			if len(got) != len(tt.want) {
@@ -66,7 +66,7 @@ func TestBaselines(t *testing.T) {
 }
 
 func TestWarmupQuiet(t *testing.T) {
-	b := New(DefaultConfig())
+	b := New(DefaultConfig(), nil)
 	// a cold user: new address, new commands, any hour: nothing until warm
 	for i := 0; i < 5; i++ {
 		ev := &logwardenpb.LogEvent{User: "new", Ip: fmt.Sprintf("10.10.1.%d", i), Action: "command", Target: fmt.Sprintf("cmd %d", i)}
@@ -77,7 +77,7 @@ func TestWarmupQuiet(t *testing.T) {
 }
 
 func TestSuspiciousAddressNotLearnt(t *testing.T) {
-	b := New(DefaultConfig())
+	b := New(DefaultConfig(), nil)
 	last := train(b, "bob", 3)
 	ev := &logwardenpb.LogEvent{User: "bob", Ip: "185.220.1.1", Action: "login_failed"}
 	for i := 0; i < 3; i++ {
@@ -91,7 +91,7 @@ func TestSuspiciousAddressNotLearnt(t *testing.T) {
 func TestEntitiesBounded(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxEntities = 10
-	b := New(cfg)
+	b := New(cfg, nil)
 	for i := 0; i < 100; i++ {
 		b.Observe(&logwardenpb.LogEvent{User: fmt.Sprintf("u%d", i), Ip: "10.0.0.1", Action: "login"}, t0, false, nil)
 	}
@@ -108,7 +108,7 @@ func BenchmarkBytesPerEntity(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		bl := New(DefaultConfig())
+		bl := New(DefaultConfig(), nil)
 		for u := 0; u < users; u++ {
 			user := fmt.Sprintf("user%04d", u)
 			for k := 0; k < 10; k++ {
@@ -126,7 +126,7 @@ func BenchmarkBytesPerEntity(b *testing.B) {
 }
 
 func TestRateSpike(t *testing.T) {
-	b := New(DefaultConfig())
+	b := New(DefaultConfig(), nil)
 	last := train(b, "bob", 3) // 2 commands per 10 minutes
 	var got map[string]bool
 	spikes := 0
@@ -145,7 +145,7 @@ func TestRateSpike(t *testing.T) {
 // usual network is new to this instance but is not reported until the user has a little
 // history here. A foreign network after that still is.
 func TestNewUserLearnsItsNetworkFirst(t *testing.T) {
-	b := New(DefaultConfig())
+	b := New(DefaultConfig(), nil)
 	train(b, "bob", 11)                          // past the global warm-up (1,056 events); 10.10/16 is known
 	at := t0.Add(11*24*time.Hour + 12*time.Hour) // 21:00, a night worker's shift
 	for i := 0; i < 60; i++ {                    // 21:00–01:55 from a network only this user uses
@@ -165,7 +165,7 @@ func TestNewUserLearnsItsNetworkFirst(t *testing.T) {
 // merely new still gets it.
 func TestAdoptedUserSkipsEarlyChecks(t *testing.T) {
 	for _, adopted := range []bool{true, false} {
-		b := New(DefaultConfig())
+		b := New(DefaultConfig(), nil)
 		train(b, "bob", 11)
 		if adopted {
 			b.Adopt("nina")

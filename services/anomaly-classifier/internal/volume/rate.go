@@ -131,7 +131,7 @@ func (d *TemplateRate) expected(s *Series, hour int64) (float64, bool) {
 // rollover closes the hours up to hour, reporting drops of the hour that ended.
 func (d *TemplateRate) rollover(hour int64, e *detect.Event, out []detect.Detection) []detect.Detection {
 	from := d.hour
-	if hour-from > maxGap {
+	if from < hour-maxGap { // compared, not subtracted: from may be far in the past
 		from = hour - maxGap
 	}
 	d.series.All(func(tid string, s *Series) bool {
