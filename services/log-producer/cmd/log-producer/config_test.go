@@ -56,6 +56,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"file without paths", []string{"--sources", "file"}, nil, "file.paths (FILE_PATHS)"},
 		{"bad start_at", []string{"--sources", "file", "--file-paths", "x", "--file-start-at", "middle"}, nil, "file.start_at"},
 		{"bad rate", nil, map[string]string{"GENERATOR_RATE": "-1"}, "generator.rate (GENERATOR_RATE)"},
+		{"negative file batch", []string{"--sources", "file", "--file-paths", "x"}, map[string]string{"FILE_BATCH_LINES": "-1"}, "file.batch_lines (FILE_BATCH_LINES): must be ≥ 0"},
 		{"rate not a number", nil, map[string]string{"GENERATOR_RATE": "fast"}, `key "generator.rate" (env GENERATOR_RATE)`},
 		{"no brokers", nil, map[string]string{"KAFKA_BROKERS": " , "}, "kafka.brokers"},
 		{"empty topic", []string{"--topic", " "}, nil, "topic (TOPIC)"},

@@ -52,8 +52,11 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf(`file.start_at (FILE_START_AT): %q is not "end" or "beginning"`, c.StartAt)
 	}
-	if c.PollInterval < 0 || c.BatchLines < 0 || c.MaxLineBytes < 0 {
-		return errors.New("file.poll_interval, file.batch_lines: must not be negative")
+	if c.PollInterval < 0 {
+		return fmt.Errorf("file.poll_interval (FILE_POLL_INTERVAL): must be ≥ 0, got %s", c.PollInterval)
+	}
+	if c.BatchLines < 0 {
+		return fmt.Errorf("file.batch_lines (FILE_BATCH_LINES): must be ≥ 0, got %d", c.BatchLines)
 	}
 	return nil
 }
