@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,17 @@ type Rule struct {
 
 	cond    node
 	anchors []anchor // nil: the rule is evaluated on every event of its log sources
+	fields  []string // field names the detection tests
+}
+
+// Tests reports whether the rule's detection tests one of the named fields.
+func (r *Rule) Tests(names ...string) bool {
+	for _, f := range r.fields {
+		if slices.Contains(names, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // Ref is how the rule is cited: its id, else its name, else its title.
@@ -582,6 +594,9 @@ func (l *loader) fieldMap(r *Rule, v *yaml.Node) ([]fieldTest, error) {
 }
 
 func (l *loader) test(r *Rule, field string, mods []string, v *yaml.Node) (fieldTest, error) {
+	if !slices.Contains(r.fields, field) {
+		r.fields = append(r.fields, field)
+	}
 	if l.opts.KnownField != nil && !l.opts.KnownField(r.Logsource, field) {
 		if field == Keywords {
 			return fieldTest{}, unsupportedf("keyword search: %s events carry no text to search", r.Logsource)

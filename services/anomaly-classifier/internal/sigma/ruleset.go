@@ -206,14 +206,14 @@ type routeField struct {
 	rulesOf [][]int32 // pattern id → rules anchored on it
 }
 
-func (rs *Ruleset) router(src Source) *router {
+func (rs *Ruleset) router(src Source, keep func(*Rule) bool) *router {
 	rt := &router{}
 	type fp struct{ field, lit string }
 	pats := map[string][]string{}     // field → patterns
 	pid := map[fp]int{}               // (field, literal) → pattern id
 	rulesOf := map[string][][]int32{} // field → pattern id → rules
 	for _, r := range rs.Rules {
-		if r.cond == nil || !src.Covers(r.Logsource) {
+		if r.cond == nil || !src.Covers(r.Logsource) || keep != nil && !keep(r) {
 			continue
 		}
 		i := int32(len(rt.rules))
@@ -252,6 +252,7 @@ func (rs *Ruleset) router(src Source) *router {
 // and scratch space: one Matcher per goroutine.
 type Matcher struct {
 	rs      *Ruleset
+	keep    func(*Rule) bool
 	routers map[Source]*router
 	lastSrc Source
 	last    *router
@@ -262,8 +263,11 @@ type Matcher struct {
 }
 
 // NewMatcher returns a Matcher over rs.
-func (rs *Ruleset) NewMatcher() *Matcher {
-	return &Matcher{rs: rs, routers: map[Source]*router{}}
+func (rs *Ruleset) NewMatcher() *Matcher { return rs.NewMatcherOf(nil) }
+
+// NewMatcherOf returns a Matcher over the rules of rs that keep accepts (nil: all).
+func (rs *Ruleset) NewMatcherOf(keep func(*Rule) bool) *Matcher {
+	return &Matcher{rs: rs, keep: keep, routers: map[Source]*router{}}
 }
 
 // Match calls fn for every detection rule that matches e, in load order.
@@ -272,7 +276,7 @@ func (m *Matcher) Match(e *Event, fn func(*Rule)) {
 	if rt == nil || e.Source != m.lastSrc {
 		rt = m.routers[e.Source]
 		if rt == nil {
-			rt = m.rs.router(e.Source)
+			rt = m.rs.router(e.Source, m.keep)
 			m.routers[e.Source] = rt
 		}
 		m.last, m.lastSrc = rt, e.Source

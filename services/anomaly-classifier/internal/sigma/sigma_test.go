@@ -309,7 +309,7 @@ func TestCorrelatorBounds(t *testing.T) {
 
 func TestAnchorsPrefilter(t *testing.T) {
 	rs := load(t, head+"    sel: {Image|endswith: '/nc', CommandLine|contains: ' -e '}\n    condition: sel\n---\n"+head+"    sel: {CommandLine|re: 'x'}\n    condition: not sel\n")
-	rt := rs.router(proc)
+	rt := rs.router(proc, nil)
 	if len(rt.rules) != 2 || len(rt.always) != 1 || len(rt.fields) != 1 {
 		t.Fatalf("router %+v", rt)
 	}

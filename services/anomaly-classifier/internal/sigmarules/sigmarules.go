@@ -100,13 +100,34 @@ func joinProblems(ps []sigma.Problem) error {
 type Detector struct {
 	dir     string
 	pack    *Pack
-	matcher *sigma.Matcher
+	matcher *sigma.Matcher // every rule (the line's message event)
+	stable  *sigma.Matcher // rules whose result on derived events is cached
+	varying *sigma.Matcher // rules that test fields outside the cache key
 	mapper  *taxonomy.Mapper
 	corr    *sigma.Correlator
 	base    string
 	hits    []hit
 	cur     *sigma.Event
+	curIdx  int
+	cache   map[string][]cachedHit
+	derived []cachedHit
+	key     []byte
+	// anyVarying: some rule tests a field outside the cache key
+	anyVarying bool
 }
+
+// cachedHit is a rule that matched the derived event at index event.
+type cachedHit struct {
+	rule  *sigma.Rule
+	event int
+}
+
+// varyingFields are the fields of derived events that the cache key does not
+// determine: rules testing them are evaluated on every event.
+var varyingFields = []string{"SourceIp", "Host"}
+
+// resultCacheSize bounds the cached rule results of derived events.
+const resultCacheSize = 16384
 
 // NewDetector loads the shipped pack and dir (Load) and returns its Detector.
 func NewDetector(dir, runbookBase string, maxKeys int) (*Detector, error) {
@@ -125,8 +146,9 @@ func New(pack *Pack, runbookBase string, maxKeys int) *Detector {
 	if runbookBase == "" {
 		runbookBase = DefaultRunbookBase
 	}
-	return &Detector{pack: pack, matcher: pack.Rules.NewMatcher(), mapper: taxonomy.NewMapper(),
-		corr: sigma.NewCorrelator(maxKeys), base: runbookBase}
+	d := &Detector{mapper: taxonomy.NewMapper(), corr: sigma.NewCorrelator(maxKeys), base: runbookBase}
+	d.Swap(pack)
+	return d
 }
 
 // Pack returns the rules in use.
@@ -153,6 +175,13 @@ func (d *Detector) Reload() (int, error) {
 func (d *Detector) Swap(p *Pack) {
 	d.pack = p
 	d.matcher = p.Rules.NewMatcher()
+	d.stable = p.Rules.NewMatcherOf(func(r *sigma.Rule) bool { return !r.Tests(varyingFields...) })
+	d.varying = p.Rules.NewMatcherOf(func(r *sigma.Rule) bool { return r.Tests(varyingFields...) })
+	d.cache = map[string][]cachedHit{}
+	d.anyVarying = false
+	for _, r := range p.Rules.Rules {
+		d.anyVarying = d.anyVarying || r.Correlation == nil && r.Tests(varyingFields...)
+	}
 	d.corr.Keep(p.Rules)
 }
 
@@ -163,11 +192,57 @@ func (d *Detector) Mapper() *taxonomy.Mapper { return d.mapper }
 // silent, and one per correlation whose condition holds after this event.
 func (d *Detector) Detect(e *detect.Event, out []detect.Detection) []detect.Detection {
 	ev, t := e.Log, e.Time
-	events := d.mapper.Map(ev)
 	d.hits = d.hits[:0]
-	for i := range events {
-		d.cur = &events[i]
-		d.matcher.Match(d.cur, d.add)
+	// The message event (the raw line, unique per event) is matched every time; the
+	// derived events (process, file, network, audit) depend only on the command or
+	// file, the user and sudo's fields, so their results are cached on those, and
+	// they are built only when a rule needs them (a cache miss, rules testing
+	// SourceIp or Host, correlations grouping their matches).
+	k := d.cacheKey(ev)
+	cached, ok := d.cache[string(k)]
+	need := !ok || d.anyVarying
+	for _, c := range cached {
+		need = need || len(c.rule.Correlations) > 0
+	}
+	d.mapper.MapMessage(ev)
+	var derived []sigma.Event
+	if need {
+		derived = d.mapper.MapDerived(ev)
+	}
+	msg := d.mapper.Message() // after MapDerived, which may have moved the events
+	d.cur, d.curIdx = msg, 0
+	d.matcher.Match(msg, d.add)
+	if !ok {
+		// matched on their own, whatever the message event matched
+		d.derived = d.derived[:0]
+		for i := range derived {
+			d.cur, d.curIdx = &derived[i], i
+			d.stable.Match(d.cur, d.addDerived)
+		}
+		cached = append([]cachedHit(nil), d.derived...)
+		if len(d.cache) >= resultCacheSize {
+			n := 0
+			for k := range d.cache { // drop about a quarter, arbitrary ones
+				delete(d.cache, k)
+				if n++; n >= resultCacheSize/4 {
+					break
+				}
+			}
+		}
+		d.cache[string(k)] = cached
+	}
+	for _, c := range cached {
+		d.cur, d.curIdx = nil, c.event
+		if c.event < len(derived) {
+			d.cur = &derived[c.event]
+		}
+		d.add(c.rule)
+	}
+	if d.anyVarying {
+		for i := range derived {
+			d.cur, d.curIdx = &derived[i], i
+			d.varying.Match(d.cur, d.add)
+		}
 	}
 	for _, h := range d.hits {
 		r := h.rule
@@ -175,6 +250,9 @@ func (d *Detector) Detect(e *detect.Event, out []detect.Detection) []detect.Dete
 			out = append(out, detect.Detection{Finding: d.finding(r, reason(e, r))})
 		}
 		for _, c := range r.Correlations {
+			if h.event == nil {
+				continue // cannot happen: derived events are built when a cached rule feeds a correlation
+			}
 			ch, ok := d.corr.Observe(c, r, h.event, t, sigma.Observation{ID: ev.GetId(), Payload: ev})
 			if !ok {
 				continue
@@ -203,12 +281,35 @@ func (d *Detector) add(r *sigma.Rule) {
 			return
 		}
 	}
-	d.hits = append(d.hits, hit{rule: r, event: d.cur})
+	d.hits = append(d.hits, hit{rule: r, event: d.cur, idx: d.curIdx})
+}
+
+// addDerived records a rule matching a derived event, once.
+func (d *Detector) addDerived(r *sigma.Rule) {
+	for _, h := range d.derived {
+		if h.rule == r {
+			return
+		}
+	}
+	d.derived = append(d.derived, cachedHit{rule: r, event: d.curIdx})
+}
+
+// cacheKey is everything the derived events depend on besides SourceIp and Host.
+func (d *Detector) cacheKey(ev *logwardenpb.LogEvent) []byte {
+	f := ev.GetFields()
+	k := d.key[:0]
+	for _, s := range []string{ev.GetAction(), ev.GetUser(), f["sudo.run_as"], f["sudo.pwd"], ev.GetTarget()} {
+		k = append(k, s...)
+		k = append(k, 0)
+	}
+	d.key = k
+	return k
 }
 
 type hit struct {
 	rule  *sigma.Rule
 	event *sigma.Event
+	idx   int // index among the derived events (cache)
 }
 
 // Severity maps a Sigma level.

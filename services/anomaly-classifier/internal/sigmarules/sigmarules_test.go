@@ -154,3 +154,37 @@ func TestAttackIDs(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// Cached results of derived events give the same findings as a fresh evaluation,
+// and still feed correlations.
+func TestResultCache(t *testing.T) {
+	p, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := New(p, "", 100)
+	t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	ids := func(cmd string, i int) []string {
+		ev, _ := CaseEvent(TestCase{"command": cmd, "user": "carol"})
+		ev.Id = cmd + string(rune('a'+i))
+		var out []string
+		for _, r := range d.DetectLog(ev, t0.Add(time.Duration(i)*time.Second)) {
+			out = append(out, r.Finding.RuleId)
+		}
+		return out
+	}
+	first := ids("cat /etc/shadow", 0)
+	again := ids("cat /etc/shadow", 1) // from the cache
+	if strings.Join(first, ",") != strings.Join(again, ",") || !strings.Contains(strings.Join(again, ","), "shadow-read") {
+		t.Fatalf("first %v, cached %v", first, again)
+	}
+	ids("cat /root/.ssh/id_rsa", 2)
+	ids("cat /root/.ssh/id_rsa", 3)
+	burst := ids("cat /home/carol/.aws/credentials", 4)
+	if !strings.Contains(strings.Join(burst, ","), "sensitive-file-burst") {
+		t.Fatalf("no burst after three distinct files: %v", burst)
+	}
+	if again := ids("cat /home/carol/.aws/credentials", 5); !strings.Contains(strings.Join(again, ","), "sensitive-file-burst") {
+		t.Fatalf("a cached event no longer feeds the correlation: %v", again)
+	}
+}

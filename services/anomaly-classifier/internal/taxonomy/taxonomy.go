@@ -160,9 +160,16 @@ func (m *Mapper) next(src sigma.Source) *sigma.Event {
 	return e
 }
 
-// Map returns the Sigma events of ev. The slice and the events are reused by the next
-// call.
+// Map returns the Sigma events of ev: the message event first, then the derived
+// ones. The slice and the events are reused by the next call.
 func (m *Mapper) Map(ev *logwardenpb.LogEvent) []sigma.Event {
+	m.MapMessage(ev)
+	m.MapDerived(ev)
+	return m.events[:m.n]
+}
+
+// MapMessage returns the message event of ev alone (reused by the next call).
+func (m *Mapper) MapMessage(ev *logwardenpb.LogEvent) *sigma.Event {
 	m.n = 0
 	msg := m.next(messageSource(ev))
 	msg.Add(sigma.Keywords, ev.GetRaw())
@@ -180,6 +187,16 @@ func (m *Mapper) Map(ev *logwardenpb.LogEvent) []sigma.Event {
 			addNonEmpty(msg, "COMMAND", ev.GetTarget())
 		}
 	}
+	return msg
+}
+
+// Message returns the message event of the last MapMessage.
+func (m *Mapper) Message() *sigma.Event { return &m.events[0] }
+
+// MapDerived appends the derived events of ev after its message event (MapMessage
+// first) and returns them.
+func (m *Mapper) MapDerived(ev *logwardenpb.LogEvent) []sigma.Event {
+	m.n = 1
 
 	switch ev.GetAction() {
 	case "command", "sudo":
@@ -193,7 +210,7 @@ func (m *Mapper) Map(ev *logwardenpb.LogEvent) []sigma.Event {
 			addCommon(f, ev, ev.GetUser())
 		}
 	}
-	return m.events[:m.n]
+	return m.events[1:m.n]
 }
 
 func addNonEmpty(e *sigma.Event, name, v string) {
