@@ -2,7 +2,6 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
 SERVICES := log-producer anomaly-classifier slack-notifier
 BIN := bin
 FUZZTIME ?= 10s
@@ -21,11 +20,11 @@ run: ## the whole pipeline locally: Kafka, generator at 5 events/s, classifier, 
 	@scripts/run.sh
 
 .PHONY: test
-test: ## proto check, lint, unit + integration tests on a real Kafka broker it starts and stops
+test: ## proto check, lint, unit + integration tests (-race where code starts goroutines) on a real Kafka broker it starts and stops
 	@scripts/test.sh
 
 .PHONY: lint
-lint: ## go vet + gofmt check
+lint: ## gofmt, go vet, staticcheck and deadcode (tool versions pinned in scripts/tools/go.mod)
 	@scripts/lint.sh
 
 .PHONY: proto

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,8 +27,8 @@ import (
 
 // The end-to-end test: a labelled dataset from the generator goes through the producer
 // (stdin source, paced), two classifier processes in one group and the notifier to a
-// local Slack webhook, on a private broker. Mid-run one classifier is SIGKILLed and,
-// later, the broker is stopped and restarted. Every event must get its verdict, every
+// local Slack webhook, on a private broker. Mid-run one classifier is SIGKILLed, then
+// Slack answers 503 and 429 for a few seconds, then the broker is stopped and restarted. Every event must get its verdict, every
 // injected incident must reach Slack with its entity, and normal users must stay quiet.
 const (
 	e2eEvents   = 20000
@@ -162,6 +163,15 @@ func TestPipeline(t *testing.T) {
 	waitFed(len(lines) / 4)
 	t.Logf("%d lines fed: SIGKILL %s", fed.Load(), c2.Name)
 	c2.Kill()
+
+	waitFed(len(lines) * 2 / 5)
+	t.Logf("%d lines fed: Slack answers 503, then 429 with Retry-After: 1", fed.Load())
+	slack.Fail(http.StatusServiceUnavailable, "")
+	time.Sleep(2 * time.Second)
+	slack.Fail(http.StatusTooManyRequests, "1")
+	time.Sleep(2 * time.Second)
+	slack.Recover()
+	t.Logf("Slack back")
 
 	waitFed(len(lines) * 3 / 5)
 	t.Logf("%d lines fed: stopping the broker", fed.Load())

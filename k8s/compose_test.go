@@ -34,7 +34,7 @@ func loadCompose(t *testing.T) *types.Project {
 	if err != nil {
 		t.Fatalf("compose options: %v", err)
 	}
-	p, err := cli.ProjectFromOptions(context.Background(), opts)
+	p, err := opts.LoadProject(context.Background())
 	if err != nil {
 		t.Fatalf("load docker-compose.yml: %v", err)
 	}
@@ -213,7 +213,7 @@ func TestComposeClassifierScales(t *testing.T) {
 }
 
 // TestEnvExampleNamesAreRead: every variable .env.example offers is read by at least one
-// service, and it offers the settings DESIGN.md names.
+// service, and it offers the settings docs/architecture.md and docs/deploy.md name.
 func TestEnvExampleNamesAreRead(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(repoRoot, ".env.example"))
 	if err != nil {

@@ -23,7 +23,7 @@ var services = []string{"log-producer", "anomaly-classifier", "slack-notifier"}
 var runtimeEnv = []string{"GOMEMLIMIT", "GOMAXPROCS", "GOGC", "GODEBUG", "TZ"}
 
 // fallbackEnv is used for a service whose root config struct (type Config in
-// cmd/<service>) does not exist yet: the names DESIGN.md fixes for every service and
+// cmd/<service>) does not exist yet: the names every service shares (docs/deploy.md) and
 // for the service's own integrations. Each one is still cross-checked against the
 // mapstructure tags in the service's and pkg's source (TestFallbackNamesHaveTags).
 var fallbackEnv = map[string][]string{
@@ -257,7 +257,7 @@ func sortedKeys(m map[string]bool) []string {
 }
 
 // TestServiceEnvKnowsTheBasics guards the extractor itself: whatever the source of the
-// names, each service must read the Kafka and logging settings DESIGN.md fixes.
+// names, each service must read the Kafka and logging settings every service shares (docs/deploy.md).
 func TestServiceEnvKnowsTheBasics(t *testing.T) {
 	for _, s := range services {
 		t.Run(s, func(t *testing.T) {

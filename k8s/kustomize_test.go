@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// logsRawPartitions is the partition count of logs.raw (DESIGN.md, docker-compose topic-init).
+// logsRawPartitions is the partition count of logs.raw (docs/architecture.md, docker-compose topic-init).
 const logsRawPartitions = 6
 
 // rendered is one overlay, decoded strictly.

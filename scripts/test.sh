@@ -26,14 +26,39 @@ echo "ok"
 
 step "unit + integration tests (real Kafka)"
 modules=$(go list -m -f '{{.Dir}}')
+# Packages whose own code starts goroutines (go statements, errgroup's Go) run under the race detector; the rest without
+# it (it costs build and run time where it cannot find anything).
+split_packages() {
+  race=() plain=()
+  local ip dir files
+  while IFS='|' read -r ip dir files; do
+    if [ -n "$files" ] && (cd "$dir" && grep -qE '^[[:space:]]*go (func|[[:alnum:]_.]+\()|\.Go\(func' $files); then
+      race+=("$ip")
+    else
+      plain+=("$ip")
+    fi
+  done < <(go list -tags integration -f '{{.ImportPath}}|{{.Dir}}|{{join .GoFiles " "}}' ./...)
+}
 run_tests() {
   local failed=0
   for dir in $modules; do
     echo "-- ${dir#"$root"/}"
-    (cd "$dir" && go test -tags integration -count=1 -timeout 10m ${GOTESTFLAGS:-} ./...) || failed=1
+    (
+      cd "$dir"
+      split_packages
+      rc=0
+      if [ ${#race[@]} -gt 0 ]; then
+        go test -race -tags integration -count=1 -timeout 10m ${GOTESTFLAGS:-} "${race[@]}" || rc=1
+      fi
+      if [ ${#plain[@]} -gt 0 ]; then
+        go test -tags integration -count=1 -timeout 10m ${GOTESTFLAGS:-} "${plain[@]}" || rc=1
+      fi
+      exit $rc
+    ) || failed=1
   done
   return $failed
 }
+export -f split_packages
 export -f run_tests
 export modules root
 scripts/with-kafka.sh bash -c run_tests

@@ -706,7 +706,10 @@ func (s *Stage) ask(ctx context.Context, system, schema, schemaName string, user
 			{Role: openai.ChatMessageRoleSystem, Content: system},
 			{Role: openai.ChatMessageRoleUser, Content: content},
 		},
-		MaxTokens:      s.cfg.MaxOutputTokens,
+		// max_tokens, not max_completion_tokens: every OpenAI-compatible server
+		// (vLLM, Ollama, LiteLLM, llama.cpp) reads it; OpenAI still accepts it for
+		// chat models.
+		MaxTokens:      s.cfg.MaxOutputTokens, //lint:ignore SA1019 see above
 		ResponseFormat: responseFormat(s.cfg.ResponseFormat, schemaName, schema),
 	}
 	estimate := (len(system)+len(content))/4 + s.cfg.MaxOutputTokens
