@@ -14,9 +14,6 @@ var shells = map[string]bool{
 	"rbash": true, "fish": true, "tcsh": true, "csh": true,
 }
 
-// IsShell reports whether name (a base name) is a shell.
-func IsShell(name string) bool { return shells[name] }
-
 // wrapper describes a command that runs another one given after its options.
 type wrapper struct {
 	argShort   string          // short options that take an argument

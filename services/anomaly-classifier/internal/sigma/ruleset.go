@@ -208,9 +208,8 @@ type routeField struct {
 
 func (rs *Ruleset) router(src Source, keep func(*Rule) bool) *router {
 	rt := &router{}
-	type fp struct{ field, lit string }
 	pats := map[string][]string{}     // field → patterns
-	pid := map[fp]int{}               // (field, literal) → pattern id
+	pid := map[anchor]int{}           // (field, literal) → pattern id
 	rulesOf := map[string][][]int32{} // field → pattern id → rules
 	for _, r := range rs.Rules {
 		if r.cond == nil || !src.Covers(r.Logsource) || keep != nil && !keep(r) {
@@ -223,7 +222,7 @@ func (rs *Ruleset) router(src Source, keep func(*Rule) bool) *router {
 			continue
 		}
 		for _, a := range r.anchors {
-			k := fp{a.field, a.lit}
+			k := a
 			id, ok := pid[k]
 			if !ok {
 				id = len(pats[a.field])

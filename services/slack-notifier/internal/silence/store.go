@@ -40,9 +40,6 @@ func NewStore(topic string, w Writer, log *zap.Logger) *Store {
 	return &Store{Set: NewSet(), topic: topic, w: w, log: log}
 }
 
-// Topic is the silences topic.
-func (s *Store) Topic() string { return s.topic }
-
 // Apply takes one record of the topic: a tombstone deletes its key, a silence is put.
 // A record that is not a valid silence, or whose key is not its id, is logged and
 // skipped (the table must not lose a valid silence over a bad one).
