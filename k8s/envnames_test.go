@@ -181,9 +181,15 @@ func (idx *structIndex) keys(st *ast.StructType, pkg, prefix string, depth int) 
 			continue
 		}
 		out = append(out, key)
+		if secretDesc.MatchString(reflect.StructTag(tagStr).Get("desc")) {
+			out = append(out, key+"_file") // pkg/config also reads a secret from the file <ENV>_FILE names
+		}
 	}
 	return out
 }
+
+// secretDesc marks a secret key in its desc tag, as pkg/config reads it.
+var secretDesc = regexp.MustCompile(`\(secret\b`)
 
 func (idx *structIndex) resolve(e ast.Expr, pkg string, owner *ast.StructType) (*ast.StructType, string) {
 	return idx.resolveIn(e, pkg, idx.imports[owner], 0)

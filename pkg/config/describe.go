@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -13,10 +14,26 @@ import (
 type Key struct {
 	Name    string // e.g. "kafka.brokers"
 	Env     string // e.g. "KAFKA_BROKERS"
-	Flag    string // e.g. "kafka-brokers" (without dashes); "" for a key tagged flag:"-" (a secret: environment or .env only)
+	Flag    string // e.g. "kafka-brokers" (without dashes); "" for a secret
 	Default string // e.g. "127.0.0.1:9092"
 	Desc    string // the field's desc tag
+	// Secret: the desc says "(secret…)" or the field is tagged flag:"-". A secret has no
+	// flag (a command line shows in ps; Load refuses the attempt and names the variable)
+	// and may also be read from the file named by FileEnv.
+	Secret bool
 }
+
+// FileEnv is the variable naming a file that holds a secret key's value ("" for a key
+// that is not secret): Env + "_FILE", e.g. KAFKA_SASL_PASSWORD_FILE.
+func (k Key) FileEnv() string {
+	if !k.Secret {
+		return ""
+	}
+	return k.Env + "_FILE"
+}
+
+// secretDesc marks a secret key in its desc tag: "(secret)", "(secret: …)", "(secret; …)".
+var secretDesc = regexp.MustCompile(`\(secret\b`)
 
 // field is a Key plus what Load needs to parse and place its value.
 type field struct {
@@ -67,6 +84,15 @@ func walk(cfg any) ([]field, error) {
 	}
 	var out []field
 	err := walkStruct(v, "", &out)
+	envs := make(map[string]string, len(out))
+	for _, f := range out {
+		envs[f.Env] = f.Name
+	}
+	for _, f := range out {
+		if other, ok := envs[f.FileEnv()]; ok && f.Secret && err == nil {
+			err = fmt.Errorf("config: key %q: its file variable %s is the variable of key %q", f.Name, f.FileEnv(), other)
+		}
+	}
 	return out, err
 }
 
@@ -98,8 +124,10 @@ func walkStruct(v reflect.Value, prefix string, out *[]field) error {
 		if !supported(sf.Type) && firstErr == nil {
 			firstErr = fmt.Errorf("config: key %q: unsupported type %s", key, sf.Type)
 		}
+		desc := sf.Tag.Get("desc")
+		secret := sf.Tag.Get("flag") == "-" || secretDesc.MatchString(desc)
 		flag := FlagName(key)
-		if sf.Tag.Get("flag") == "-" { // a secret: a flag would show in ps
+		if secret { // a flag would show in ps
 			flag = ""
 		}
 		*out = append(*out, field{
@@ -108,7 +136,8 @@ func walkStruct(v reflect.Value, prefix string, out *[]field) error {
 				Env:     EnvName(key),
 				Flag:    flag,
 				Default: formatValue(fv),
-				Desc:    sf.Tag.Get("desc"),
+				Desc:    desc,
+				Secret:  secret,
 			},
 			typ: sf.Type,
 			def: fv.Interface(),

@@ -8,6 +8,11 @@
 // UnmarshalExact (unknown YAML keys are errors) and finally calls Validate. Errors name
 // the key and where its value came from. Describe lists the keys for docs and tests.
 //
-// A field tagged flag:"-" has no flag: a secret set on the command line shows in ps, so
-// such a key comes only from the environment, .env or the YAML file.
+// A key whose desc says "(secret…)", or tagged flag:"-" (a password, token or webhook
+// URL), has no flag, since any user of the machine can read a command line with ps: Load
+// refuses the attempt and names the variable to use. Its value comes from the variable
+// (environment, .env, YAML) or from a file named by the variable plus _FILE
+// (KAFKA_SASL_PASSWORD_FILE=/run/secrets/…), as Kubernetes and Docker mount secrets.
+// Secrets lists the values that are set and Redact (with RedactURL) removes them, and
+// credentials in any URL, from error text.
 package config

@@ -11,7 +11,11 @@ import (
 func EnvLines(keys []Key) string {
 	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(&b, "# (%s)\n# %s=%s\n", k.Desc, k.Env, k.Default)
+		desc := k.Desc
+		if k.Secret {
+			desc += "; or " + k.FileEnv() + " = a file holding it"
+		}
+		fmt.Fprintf(&b, "# (%s)\n# %s=%s\n", desc, k.Env, k.Default)
 	}
 	return b.String()
 }

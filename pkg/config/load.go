@@ -70,6 +70,13 @@ func Load(cfg Validator, opts Options) ([]string, error) {
 		return nil, fmt.Errorf("config: %w (see -h)", err)
 	}
 
+	for _, f := range fields {
+		if fv := flags[FlagName(f.Name)]; f.Secret && fv != nil && fv.set {
+			return nil, fmt.Errorf("config: %s (%s): a secret is not accepted as the flag --%s (every user of the machine can read command lines); set %s, or %s to the path of a file holding it",
+				f.Name, f.Env, FlagName(f.Name), f.Env, f.FileEnv())
+		}
+	}
+
 	envFile := opts.EnvFile
 	if envFile == "" {
 		envFile = ".env"
@@ -98,7 +105,10 @@ func Load(cfg Validator, opts Options) ([]string, error) {
 	}
 
 	for _, f := range fields {
-		raw, src, ok := highest(f, flags, getenv, dotenv, envFile)
+		raw, src, ok, err := highest(f, flags, getenv, dotenv, envFile)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			if !v.InConfig(f.Name) {
 				continue // the default
@@ -122,18 +132,62 @@ func Load(cfg Validator, opts Options) ([]string, error) {
 }
 
 // highest is the value of f from the highest of flags, environment and .env, and its
-// source for error messages.
-func highest(f field, flags map[string]*rawValue, getenv func(string) string, dotenv map[string]string, envFile string) (any, string, bool) {
+// source for error messages. A secret key is never read from a flag (Load refused it),
+// and in the environment and in .env its <ENV>_FILE names a file holding the value.
+func highest(f field, flags map[string]*rawValue, getenv func(string) string, dotenv map[string]string, envFile string) (any, string, bool, error) {
 	if fv := flags[f.Flag]; fv != nil && fv.set {
-		return fv.String(), "flag --" + f.Flag, true
+		return fv.String(), "flag --" + f.Flag, true, nil
 	}
-	if s := getenv(f.Env); s != "" {
-		return s, "env " + f.Env, true
+	layers := []struct {
+		get  func(string) string
+		name string
+	}{
+		{getenv, "env "},
+		{func(k string) string { return dotenv[k] }, filepath.Base(envFile) + " "},
 	}
-	if s := dotenv[f.Env]; s != "" {
-		return s, filepath.Base(envFile) + " " + f.Env, true
+	for _, l := range layers {
+		s := l.get(f.Env)
+		if path := l.get(f.FileEnv()); f.Secret && path != "" {
+			if s != "" {
+				return nil, "", false, fmt.Errorf("config: %s (%s, %s): both are set (%s); set one", f.Name, f.Env, f.FileEnv(), strings.TrimSpace(l.name))
+			}
+			v, err := readSecretFile(path)
+			if err != nil {
+				return nil, "", false, fmt.Errorf("config: %s (%s): %w", f.Name, f.FileEnv(), err)
+			}
+			return v, l.name + f.FileEnv(), true, nil
+		}
+		if s != "" {
+			return s, l.name + f.Env, true, nil
+		}
 	}
-	return nil, "", false
+	return nil, "", false, nil
+}
+
+// maxSecretFile bounds a secret file: a token or password, not a data file.
+const maxSecretFile = 64 << 10
+
+// readSecretFile reads a secret from path without its trailing line break (files written
+// by echo, Kubernetes Secrets and Docker secrets often end with one). Errors name the
+// path, never the content.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("%s is larger than %d bytes", path, maxSecretFile)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return s, nil
 }
 
 // readYAML loads the YAML file into v and rejects keys the struct does not have.
@@ -296,7 +350,11 @@ func newFlagSet(name string, fields []field) (*pflag.FlagSet, map[string]*rawVal
 	flags[configFlag] = &rawValue{typ: "file"}
 	fs.Var(flags[configFlag], configFlag, "YAML configuration file")
 	for _, f := range fields {
-		if f.Flag == "" {
+		if f.Secret {
+			// Hidden, only to refuse it with a message that names the variable to use.
+			flags[FlagName(f.Name)] = &rawValue{typ: typeName(f.typ)}
+			fs.Var(flags[FlagName(f.Name)], FlagName(f.Name), "")
+			_ = fs.MarkHidden(FlagName(f.Name))
 			continue
 		}
 		k := f.typ.Kind()
@@ -316,22 +374,29 @@ func writeUsage(w io.Writer, name string, fields []field) {
 	}
 	fmt.Fprintf(w, "Usage: %s [flags] [args]\n\n", name)
 	fmt.Fprintf(w, "Every flag can also be set by the environment variable in brackets, a .env file\n")
-	fmt.Fprintf(w, "or a YAML file (--config). Precedence: flags > environment > .env > YAML > defaults.\n\n")
+	fmt.Fprintf(w, "or a YAML file (--config). Precedence: flags > environment > .env > YAML > defaults.\n")
+	for _, f := range fields {
+		if f.Secret {
+			fmt.Fprintf(w, "Secrets have no flag: set the variable, or VARIABLE_FILE to a file holding the value.\n")
+			break
+		}
+	}
+	fmt.Fprintln(w)
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  --%s file\t[%s]\tYAML configuration file\n", configFlag, configEnv)
 	for _, f := range fields {
+		desc := f.Desc
+		if f.Secret {
+			fmt.Fprintf(tw, "  (no flag)\t[%s or %s]\t%s\n", f.Env, f.FileEnv(), desc)
+			continue
+		}
 		arg := typeName(f.typ)
 		if arg != "" {
 			arg = " " + arg
 		}
-		desc := f.Desc
 		if f.Default != "" {
 			desc = strings.TrimSpace(desc + fmt.Sprintf(" (default %q)", f.Default))
-		}
-		if f.Flag == "" {
-			fmt.Fprintf(tw, "  (no flag)\t[%s]\t%s\n", f.Env, desc)
-			continue
 		}
 		fmt.Fprintf(tw, "  --%s%s\t[%s]\t%s\n", f.Flag, arg, f.Env, desc)
 	}

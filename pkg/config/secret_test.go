@@ -39,17 +39,17 @@ func TestLoadEnvironmentOnlyKey(t *testing.T) {
 	}
 	cfg = &secretConfig{}
 	_, err := config.Load(cfg, opts([]string{"--token", "from-flag"}, nil))
-	if err == nil || !strings.Contains(err.Error(), "unknown flag: --token") {
+	if err == nil || !strings.Contains(err.Error(), "token (TOKEN): a secret is not accepted as the flag --token") || strings.Contains(err.Error(), "from-flag") {
 		t.Fatalf("--token accepted (token %q, err %v)", cfg.Token, err)
 	}
 	var usage bytes.Buffer
 	_, err = config.Load(&secretConfig{}, config.Options{Name: "svc", Args: []string{"-h"}, Usage: &usage})
 	if !errors.Is(err, config.ErrHelp) || strings.Contains(usage.String(), "--token") || !strings.Contains(usage.String(), "(no flag)") ||
-		!strings.Contains(usage.String(), "[TOKEN]") {
+		!strings.Contains(usage.String(), "[TOKEN or TOKEN_FILE]") {
 		t.Fatalf("usage:\n%s", usage.String())
 	}
 	keys := config.Describe(&secretConfig{})
-	if keys[1].Flag != "" || keys[1].Env != "TOKEN" {
+	if keys[1].Flag != "" || keys[1].Env != "TOKEN" || !keys[1].Secret {
 		t.Fatalf("Describe: %+v", keys[1])
 	}
 }

@@ -68,6 +68,9 @@ func (c Config) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return errors.New(`kafka.tls.cert_file and kafka.tls.key_file (KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE): set both or neither`)
 	}
+	if _, err := c.saslMechanism(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -113,16 +116,18 @@ func (c Config) saslMechanism() (sasl.Mechanism, error) {
 		return nil, nil
 	case "PLAIN":
 		return plain.Mechanism{Username: c.SASL.Username, Password: c.SASL.Password}, nil
-	case "SCRAM-SHA-256":
-		m, err := scram.Mechanism(scram.SHA256, c.SASL.Username, c.SASL.Password)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.sasl: %w", err)
+	case "SCRAM-SHA-256", "SCRAM-SHA-512":
+		algo := scram.SHA256
+		if strings.ToUpper(c.SASL.Mechanism) == "SCRAM-SHA-512" {
+			algo = scram.SHA512
 		}
-		return m, nil
-	case "SCRAM-SHA-512":
-		m, err := scram.Mechanism(scram.SHA512, c.SASL.Username, c.SASL.Password)
+		if _, err := scram.Mechanism(algo, c.SASL.Username, ""); err != nil {
+			return nil, fmt.Errorf("kafka.sasl.username (KAFKA_SASL_USERNAME): %w", err)
+		}
+		m, err := scram.Mechanism(algo, c.SASL.Username, c.SASL.Password)
 		if err != nil {
-			return nil, fmt.Errorf("kafka.sasl: %w", err)
+			// xdg-go/scram quotes the password in its error: say what is wrong, not the value.
+			return nil, errors.New("kafka.sasl.password (KAFKA_SASL_PASSWORD): not usable for SCRAM (SASLprep refuses control, non-character or unassigned code points)")
 		}
 		return m, nil
 	}

@@ -99,3 +99,22 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigErrorsNeverShowThePassword: a password SCRAM cannot use is refused at start,
+// naming the key, without the password (xdg-go/scram's own error quotes it).
+func TestConfigErrorsNeverShowThePassword(t *testing.T) {
+	for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		c := DefaultConfig()
+		c.SASL = SASLConfig{Mechanism: mech, Username: "svc", Password: "hunter2\u0007secret"}
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "kafka.sasl.password (KAFKA_SASL_PASSWORD)") {
+			t.Fatalf("%s: Validate() = %v, want an error naming kafka.sasl.password", mech, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: error shows the password: %v", mech, err)
+		}
+		if _, err := NewAdmin(c); err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: NewAdmin = %v", mech, err)
+		}
+	}
+}

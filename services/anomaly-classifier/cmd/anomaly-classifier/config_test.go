@@ -132,7 +132,11 @@ func configTable() string {
 		} else {
 			def = "`" + def + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | `--%s` | %s | %s |\n", k.Name, k.Env, k.Flag, def, strings.ReplaceAll(k.Desc, "|", "\\|"))
+		flag := "`--" + k.Flag + "`"
+		if k.Secret {
+			flag = "— (or `" + k.FileEnv() + "`)" // secrets have no flag; the variable may name a file
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", k.Name, k.Env, flag, def, strings.ReplaceAll(k.Desc, "|", "\\|"))
 	}
 	return b.String()
 }
