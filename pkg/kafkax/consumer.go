@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/pkg/retry"
 )
 
@@ -181,7 +182,7 @@ func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
 	for {
 		batch, ferr := c.fetchBatch(ctx)
 		if len(batch) > 0 {
-			wctx, cancel := graceContext(ctx, c.cfg.ShutdownGrace)
+			wctx, cancel := obs.GraceContext(ctx, c.cfg.ShutdownGrace)
 			err := c.process(wctx, h, batch)
 			cancel()
 			if err != nil {
@@ -202,24 +203,21 @@ func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
 // backs off and asks again until ctx ends. Only a closed reader (io.EOF) or a cancelled
 // ctx end it. Nothing is skipped: the reader resumes from its own position.
 func (c *Consumer) fetch(ctx context.Context) (kafka.Message, error) {
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		km, err := c.reader.FetchMessage(ctx)
-		if err == nil || ctx.Err() != nil || errors.Is(err, io.EOF) {
-			return km, err
+	var km kafka.Message
+	policy := retry.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second,
+		OnRetry: func(attempt int, err error, wait time.Duration) {
+			c.metrics.fetchFailed()
+			c.log.Warn("fetch failed; retrying", zap.Strings("topics", c.cfg.Topics), zap.Int("attempt", attempt),
+				zap.Duration("backoff", wait), zap.Error(err))
+		}}
+	err := retry.Do(ctx, policy, func(ctx context.Context, _ int) error {
+		var err error
+		if km, err = c.reader.FetchMessage(ctx); errors.Is(err, io.EOF) {
+			return retry.Permanent(err)
 		}
-		c.metrics.fetchFailed()
-		c.log.Warn("fetch failed; retrying", zap.Strings("topics", c.cfg.Topics), zap.Int("attempt", attempt),
-			zap.Duration("backoff", backoff), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return km, ctx.Err()
-		case <-time.After(backoff):
-		}
-		if backoff < 5*time.Second {
-			backoff *= 2
-		}
-	}
+		return err
+	})
+	return km, err
 }
 
 func (c *Consumer) fetchBatch(ctx context.Context) ([]Message, error) {
@@ -318,22 +316,13 @@ func (c *Consumer) commit(ctx context.Context, last []kafka.Message) {
 	if len(last) == 0 {
 		return
 	}
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if err = c.reader.CommitMessages(ctx, last...); err == nil {
-			c.metrics.committed(nil)
-			return
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
-		}
-	}
+	err := retry.Do(ctx, retry.Policy{Initial: 200 * time.Millisecond, Max: time.Second, MaxAttempts: 3}, func(ctx context.Context, _ int) error {
+		return c.reader.CommitMessages(ctx, last...)
+	})
 	c.metrics.committed(err)
-	c.log.Warn("commit failed; the messages will be redelivered", zap.String("group", c.cfg.GroupID), zap.Error(err))
+	if err != nil {
+		c.log.Warn("commit failed; the messages will be redelivered", zap.String("group", c.cfg.GroupID), zap.Error(err))
+	}
 }
 
 func lastPerPartition(batch []Message) []kafka.Message {
@@ -367,6 +356,7 @@ func (c *Consumer) RunAsync(ctx context.Context, h AsyncHandler) error {
 	sem := make(chan struct{}, c.cfg.MaxInFlight)
 	var stopped atomic.Bool
 	kick := make(chan struct{}, 1)
+	ackWake := make(chan struct{}, 1) // wakes the shutdown wait when an ack lands
 
 	commitDone := make(chan struct{})
 	commitStop := make(chan struct{})
@@ -423,6 +413,10 @@ func (c *Consumer) RunAsync(ctx context.Context, h AsyncHandler) error {
 			tr.done(m)
 			c.metrics.setInFlight(tr.inFlight())
 			<-sem
+			select {
+			case ackWake <- struct{}{}:
+			default: // a wake-up is pending already
+			}
 			return nil
 		}
 		if err := h(ctx, m, ack); err != nil {
@@ -432,9 +426,17 @@ func (c *Consumer) RunAsync(ctx context.Context, h AsyncHandler) error {
 	}
 
 	// Finish: wait for in-flight acks within the grace period, commit, leave.
-	deadline := time.Now().Add(c.cfg.ShutdownGrace)
-	for tr.inFlight() > 0 && time.Now().Before(deadline) && runErr == nil {
-		time.Sleep(20 * time.Millisecond)
+	if runErr == nil && tr.inFlight() > 0 {
+		grace := time.NewTimer(c.cfg.ShutdownGrace)
+	wait:
+		for tr.inFlight() > 0 {
+			select {
+			case <-grace.C:
+				break wait
+			case <-ackWake:
+			}
+		}
+		grace.Stop()
 	}
 	if n := tr.inFlight(); n > 0 {
 		c.log.Info("stopping with unacknowledged messages; they will be redelivered", zap.Int("in_flight", n))
@@ -463,14 +465,6 @@ func (c *Consumer) commitTracked(ctx context.Context, tr *tracker) {
 	}
 	c.metrics.committed(nil)
 	tr.committed(msgs)
-}
-
-// graceContext returns a context that outlives parent's cancellation by grace, so work in
-// hand can finish after a stop signal, but not forever.
-func graceContext(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	stop := context.AfterFunc(parent, func() { time.AfterFunc(grace, cancel) })
-	return ctx, func() { stop(); cancel() }
 }
 
 // MemberConfig is the part of ConsumerConfig that every consuming service exposes under
