@@ -129,8 +129,10 @@ type FleetState struct {
 	ErrorHosts []*HostErrors `protobuf:"bytes,16,rep,name=error_hosts,json=errorHosts,proto3" json:"error_hosts,omitempty"`
 	// Per-user baselines' fleet part: each /16 network with the first user seen on it
 	// ("" once a second user was), and the events seen.
-	Networks      map[string]string `protobuf:"bytes,17,rep,name=networks,proto3" json:"networks,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	StatsEvents   int64             `protobuf:"varint,18,opt,name=stats_events,json=statsEvents,proto3" json:"stats_events,omitempty"`
+	Networks    map[string]string `protobuf:"bytes,17,rep,name=networks,proto3" json:"networks,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	StatsEvents int64             `protobuf:"varint,18,opt,name=stats_events,json=statsEvents,proto3" json:"stats_events,omitempty"`
+	// All lines' hourly history (drops are judged against the hour's overall volume).
+	RateTotal     *TemplateRate `protobuf:"bytes,19,opt,name=rate_total,json=rateTotal,proto3" json:"rate_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -289,6 +291,13 @@ func (x *FleetState) GetStatsEvents() int64 {
 		return x.StatsEvents
 	}
 	return 0
+}
+
+func (x *FleetState) GetRateTotal() *TemplateRate {
+	if x != nil {
+		return x.RateTotal
+	}
+	return nil
 }
 
 // MinedTemplate is one template of the miner (internal/template TemplateState).
@@ -1026,7 +1035,7 @@ const file_logwarden_v1_state_proto_rawDesc = "" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x125\n" +
 	"\bsaved_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\asavedAt\x12.\n" +
 	"\x05fleet\x18\x03 \x01(\v2\x18.logwarden.v1.FleetStateR\x05fleet\x12-\n" +
-	"\x05users\x18\x04 \x03(\v2\x17.logwarden.v1.UserStateR\x05users\"\xd4\x06\n" +
+	"\x05users\x18\x04 \x03(\v2\x17.logwarden.v1.UserStateR\x05users\"\x8f\a\n" +
 	"\n" +
 	"FleetState\x12\x19\n" +
 	"\bhash_key\x18\x01 \x01(\fR\ahashKey\x12\x12\n" +
@@ -1049,7 +1058,9 @@ const file_logwarden_v1_state_proto_rawDesc = "" +
 	"\verror_hosts\x18\x10 \x03(\v2\x18.logwarden.v1.HostErrorsR\n" +
 	"errorHosts\x12B\n" +
 	"\bnetworks\x18\x11 \x03(\v2&.logwarden.v1.FleetState.NetworksEntryR\bnetworks\x12!\n" +
-	"\fstats_events\x18\x12 \x01(\x03R\vstatsEvents\x1a;\n" +
+	"\fstats_events\x18\x12 \x01(\x03R\vstatsEvents\x129\n" +
+	"\n" +
+	"rate_total\x18\x13 \x01(\v2\x1a.logwarden.v1.TemplateRateR\trateTotal\x1a;\n" +
 	"\rNetworksEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"s\n" +
@@ -1160,15 +1171,16 @@ var file_logwarden_v1_state_proto_depIdxs = []int32{
 	7,  // 9: logwarden.v1.FleetState.command_users:type_name -> logwarden.v1.UserCommands
 	8,  // 10: logwarden.v1.FleetState.error_hosts:type_name -> logwarden.v1.HostErrors
 	11, // 11: logwarden.v1.FleetState.networks:type_name -> logwarden.v1.FleetState.NetworksEntry
-	14, // 12: logwarden.v1.TemplateKnowledge.level:type_name -> logwarden.v1.LogLevel
-	5,  // 13: logwarden.v1.UserCommands.usual:type_name -> logwarden.v1.NamedCount
-	12, // 14: logwarden.v1.UserState.held:type_name -> logwarden.v1.UserState.HeldEntry
-	10, // 15: logwarden.v1.UserState.rates:type_name -> logwarden.v1.ActionRate
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	4,  // 12: logwarden.v1.FleetState.rate_total:type_name -> logwarden.v1.TemplateRate
+	14, // 13: logwarden.v1.TemplateKnowledge.level:type_name -> logwarden.v1.LogLevel
+	5,  // 14: logwarden.v1.UserCommands.usual:type_name -> logwarden.v1.NamedCount
+	12, // 15: logwarden.v1.UserState.held:type_name -> logwarden.v1.UserState.HeldEntry
+	10, // 16: logwarden.v1.UserState.rates:type_name -> logwarden.v1.ActionRate
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_logwarden_v1_state_proto_init() }

@@ -44,6 +44,7 @@ func (s ScenarioScore) Recall() float64 { return ratio(s.Detected, s.Units) }
 // Score is the outcome of an evaluation.
 type Score struct {
 	Lines, Normal, Anomalous int
+	Alerts                   int // alerts the engine raised (before the LLM stage)
 	TP, FP, FN, TN           int // line level confusion counts
 	Units, Detected          int // scoring units (lines of single-line scenarios, incidents of the others)
 	Scenarios                []ScenarioScore
@@ -182,7 +183,9 @@ func Eval(ctx context.Context, eng *engine.Engine, dir string, stage Stage, prog
 	defer f.Close()
 	base := make([]bool, 0, len(labels))
 	after := make([]bool, 0, len(labels))
+	alerts := 0
 	err = run(ctx, eng, bufio.NewReaderSize(f, 256<<10), stage, func(n int, res engine.Result) {
+		alerts += len(res.Alerts)
 		base = append(base, res.Verdict.GetAnomalous())
 		if progress != nil && n%10000 == 0 {
 			progress(n)
@@ -198,6 +201,7 @@ func Eval(ctx context.Context, eng *engine.Engine, dir string, stage Stage, prog
 		return EvalResult{}, fmt.Errorf("%d lines but %d labels", len(base), len(labels))
 	}
 	res := EvalResult{Base: ScoreFlags(labels, base)}
+	res.Base.Alerts = alerts
 	if stage != nil {
 		s := ScoreFlags(labels, after)
 		res.WithLLM = &s
@@ -212,7 +216,8 @@ func Report(w io.Writer, s Score) {
 	fmt.Fprintf(w, "precision %.4f (flagged lines that are anomalous)\n", s.Precision())
 	fmt.Fprintf(w, "recall    %.4f (%d/%d units: lines of single-line scenarios, incidents of pattern scenarios; an incident is detected when any of its lines is flagged)\n", s.Recall(), s.Detected, s.Units)
 	fmt.Fprintf(w, "F1        %.4f\n", s.F1())
-	fmt.Fprintf(w, "false alarms per 10k normal lines: %.2f\n\n", s.FalseAlarmsPer10k())
+	fmt.Fprintf(w, "false alarms per 10k normal lines: %.2f\n", s.FalseAlarmsPer10k())
+	fmt.Fprintf(w, "alerts %d (%.1f per 10k lines)\n\n", s.Alerts, 1e4*ratio(s.Alerts, s.Lines))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tunit\tunits\tdetected\trecall\tlines flagged")
 	for _, sc := range s.Scenarios {

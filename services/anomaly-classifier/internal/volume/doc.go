@@ -4,7 +4,8 @@
 //   - TemplateRate: per template, the count of the current hour against a seasonal
 //     baseline (the same hour of past days, else the template's hourly mean): a
 //     spike reports the line that crosses the threshold, a drop reports the hour
-//     that ended far below it (detached: no line to blame).
+//     that ended far below it, the expectation scaled down when all lines were
+//     fewer than usual that hour (detached: no line to blame).
 //   - ErrorRate: per host (else source), error-level lines per 10 minutes against
 //     the host's usual error rate.
 //   - Silence: a host or source that used to log regularly and has been silent for

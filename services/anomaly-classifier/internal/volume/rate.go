@@ -67,7 +67,8 @@ type Series struct {
 type TemplateRate struct {
 	cfg    RateConfig
 	series *detect.Gen[string, *Series]
-	hour   int64 // current hour (since the epoch); 0 before the first event
+	hour   int64  // current hour (since the epoch); 0 before the first event
+	total  Series // all lines, for the share of one template
 }
 
 // NewTemplateRate returns an empty detector; cfg must be valid.
@@ -104,6 +105,7 @@ func (d *TemplateRate) Detect(e *detect.Event, out []detect.Detection) []detect.
 		return out
 	}
 	s.Count++
+	d.total.Count++
 	exp, ok := d.expected(s, hour)
 	if !ok || s.Fired || int(s.Count) < d.cfg.SpikeMin || float64(s.Count) <= d.cfg.SpikeFactor*math.Max(exp, 1) {
 		return out
@@ -134,6 +136,12 @@ func (d *TemplateRate) rollover(hour int64, e *detect.Event, out []detect.Detect
 	if from < hour-maxGap { // compared, not subtracted: from may be far in the past
 		from = hour - maxGap
 	}
+	// the hour's volume against its usual: when everything is quieter (a weekend,
+	// a holiday) one template being quieter is not a drop
+	scale := 1.0
+	if hod := int(floorMod(from, 24)); int(d.total.Days[hod]) >= d.cfg.SeasonalDays && d.total.Seasonal[hod] > 0 {
+		scale = math.Min(1, float64(d.total.Count)/float64(d.total.Seasonal[hod]))
+	}
 	d.series.All(func(tid string, s *Series) bool {
 		for h := from; h < hour; h++ {
 			c := s.Count
@@ -143,7 +151,7 @@ func (d *TemplateRate) rollover(hour int64, e *detect.Event, out []detect.Detect
 			if h == from {
 				// drops only against the same hour of past days: against a mean, every night is a drop
 				hod := int(floorMod(h, 24))
-				if exp := float64(s.Seasonal[hod]); int(s.Days[hod]) >= d.cfg.SeasonalDays && exp >= d.cfg.DropMin && float64(c) < exp/d.cfg.DropFactor {
+				if exp := float64(s.Seasonal[hod]) * scale; int(s.Days[hod]) >= d.cfg.SeasonalDays && exp >= d.cfg.DropMin && float64(c) < exp/d.cfg.DropFactor {
 					f := &logwardenpb.Finding{Detector: "volume", RuleId: "volume.template-drop", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.5,
 						Title: "Drop of one kind of line",
 						Reason: fmt.Sprintf("%d lines in the hour to %s, usually %.1f: %s", c, time.Unix((h+1)*3600, 0).UTC().Format("2006-01-02 15:04"),
@@ -157,6 +165,14 @@ func (d *TemplateRate) rollover(hour int64, e *detect.Event, out []detect.Detect
 		s.Count, s.Fired = 0, false
 		return true
 	})
+	for h := from; h < hour; h++ {
+		c := d.total.Count
+		if h != from {
+			c = 0
+		}
+		d.observe(&d.total, h, c)
+	}
+	d.total.Count = 0
 	d.hour = hour
 	return out
 }

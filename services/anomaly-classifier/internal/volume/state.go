@@ -11,6 +11,8 @@ import (
 // Snapshot writes the templates' hourly histories into fs.
 func (d *TemplateRate) Snapshot(fs *logwardenpb.FleetState) {
 	fs.RateHour = d.hour
+	fs.RateTotal = &logwardenpb.TemplateRate{Count: d.total.Count, Hours: d.total.Hours, Mean: d.total.Mean,
+		Seasonal: append([]float32(nil), d.total.Seasonal[:]...), Days: append([]byte(nil), d.total.Days[:]...)}
 	d.series.All(func(id string, s *Series) bool {
 		fs.Rates = append(fs.Rates, &logwardenpb.TemplateRate{Id: id, Count: s.Count, Hours: s.Hours, Mean: s.Mean,
 			Seasonal: append([]float32(nil), s.Seasonal[:]...), Days: append([]byte(nil), s.Days[:]...), Fired: s.Fired,
@@ -37,6 +39,11 @@ func (d *TemplateRate) Restore(fs *logwardenpb.FleetState) error {
 		return fmt.Errorf("rate hour %d out of range", h)
 	}
 	d.series, d.hour = series, fs.GetRateHour()
+	if t := fs.GetRateTotal(); t != nil && len(t.GetSeasonal()) == 24 && len(t.GetDays()) == 24 {
+		d.total = Series{Count: t.GetCount(), Hours: t.GetHours(), Mean: t.GetMean()}
+		copy(d.total.Seasonal[:], t.GetSeasonal())
+		copy(d.total.Days[:], t.GetDays())
+	}
 	return nil
 }
 

@@ -29,11 +29,12 @@ func ids(ds []detect.Detection) string {
 
 func TestTemplateRateSpikeAndDrop(t *testing.T) {
 	d := NewTemplateRate(DefaultRateConfig())
-	// four days of a steady 60 lines an hour
+	// four days of two templates at a steady 60 lines an hour each
 	var got []string
 	for h := 0; h < 4*24; h++ {
 		for i := 0; i < 60; i++ {
-			got = append(got, ids(d.Detect(line("steady", "web1", 0, t0.Add(time.Duration(h)*time.Hour+time.Duration(i)*time.Minute), -1), nil)))
+			at := t0.Add(time.Duration(h)*time.Hour + time.Duration(i)*time.Minute)
+			got = append(got, ids(d.Detect(line("steady", "web1", 0, at, -1), nil)), ids(d.Detect(line("other", "web1", 0, at, -1), nil)))
 		}
 	}
 	if s := strings.Join(got, ""); s != "" {
@@ -52,13 +53,27 @@ func TestTemplateRateSpikeAndDrop(t *testing.T) {
 	if spikes != 1 {
 		t.Fatalf("%d spike findings, want 1", spikes)
 	}
-	// the next hour only 3 lines; the hour after closes it: a drop, detached
-	for i := 0; i < 3; i++ {
-		d.Detect(line("steady", "web1", 0, day5.Add(time.Hour+time.Duration(i)*time.Minute), -1), nil)
+	// the next hour only 3 lines of it while the other template goes on; the hour
+	// after closes it: a drop, detached
+	for i := 0; i < 60; i++ {
+		at := day5.Add(time.Hour + time.Duration(i)*time.Minute)
+		if i < 3 {
+			d.Detect(line("steady", "web1", 0, at, -1), nil)
+		}
+		d.Detect(line("other", "web1", 0, at, -1), nil)
 	}
 	ds := d.Detect(line("other", "web1", 0, day5.Add(2*time.Hour), -1), nil)
 	if ids(ds) != "volume.template-drop" || !ds[0].Detached || ds[0].Entity != "web1" {
 		t.Fatalf("drop: %v", ds)
+	}
+	// a quiet hour for everything (a weekend night) is not a drop of one template
+	for i := 0; i < 6; i++ {
+		at := day5.Add(2*time.Hour + time.Duration(i)*time.Minute)
+		d.Detect(line("steady", "web1", 0, at, -1), nil)
+		d.Detect(line("other", "web1", 0, at, -1), nil)
+	}
+	if ds := d.Detect(line("other", "web1", 0, day5.Add(3*time.Hour), -1), nil); len(ds) != 0 {
+		t.Fatalf("all quieter: %v", ds)
 	}
 }
 
