@@ -3,6 +3,7 @@ module github.com/logwarden/logwarden/services/slack-notifier
 go 1.26.0
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/logwarden/logwarden/pkg v0.0.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/slack-go/slack v0.35.0
@@ -19,7 +20,6 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/go-viper/mapstructure/v2 v2.5.0 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect

@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/logwarden/logwarden/pkg/config"
 	"github.com/logwarden/logwarden/pkg/kafkax"
@@ -25,6 +29,8 @@ type Config struct {
 	GroupID         string              `mapstructure:"group_id" desc:"consumer group id"`
 	TopicPartitions int                 `mapstructure:"topic_partitions" desc:"partitions of alerts and alerts.dlq when created at start"`
 	SilencesTopic   string              `mapstructure:"silences_topic" desc:"compacted topic of the silences (slack-notifier silence, Slack buttons), read by every replica"`
+	ActionsTopic    string              `mapstructure:"actions_topic" desc:"compacted topic of what the buttons of posted messages act on, read by every replica (with slack.app_token)"`
+	FeedbackTopic   string              `mapstructure:"feedback_topic" desc:"topic of the \"not an issue\" and acknowledgement records the classifier reads (with slack.app_token)"`
 	Slack           SlackConfig         `mapstructure:"slack"`
 	Webhook         WebhookConfig       `mapstructure:"webhook"`
 	Teams           TeamsConfig         `mapstructure:"teams"`
@@ -44,6 +50,15 @@ type SlackConfig struct {
 	OverflowAfter time.Duration     `mapstructure:"overflow_after" desc:"a destination's backlog beyond what rate_per_second sends in this time is folded into one \"N more alerts\" message (0: never)"`
 	Routes        map[string]string `mapstructure:"routes" desc:"channel per severity for the bot token, e.g. critical=#sec-oncall"`
 	Timeout       time.Duration     `mapstructure:"timeout" desc:"timeout of one HTTP request to Slack or a webhook"`
+	AppToken      string            `mapstructure:"app_token" desc:"Slack app-level token xapp-… with connections:write (secret): with the bot token, alert messages get buttons, received over Socket Mode"`
+	Actions       ActionsConfig     `mapstructure:"actions"`
+}
+
+// ActionsConfig tunes the buttons (with slack.app_token).
+type ActionsConfig struct {
+	AllowedUsers  []string      `mapstructure:"allowed_users" desc:"Slack user ids (U…) who may press the buttons; empty: the members of the message's channel (conversations.members)"`
+	MaxAge        time.Duration `mapstructure:"max_age" desc:"buttons of messages older than this answer \"too old\"; their records leave actions_topic"`
+	NotAnIssueFor time.Duration `mapstructure:"not_an_issue_for" desc:"how long the classifier accepts a pattern marked \"not an issue\""`
 }
 
 // WebhookConfig is the generic JSON webhook.
@@ -81,8 +96,11 @@ func DefaultConfig() Config {
 		GroupID:         "slack-notifier",
 		TopicPartitions: 6,
 		SilencesTopic:   "logwarden.silences",
+		ActionsTopic:    "logwarden.actions",
+		FeedbackTopic:   "logwarden.feedback",
 		Slack: SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1, OverflowAfter: 30 * time.Second,
-			Routes: map[string]string{}, Timeout: 10 * time.Second},
+			Routes: map[string]string{}, Timeout: 10 * time.Second,
+			Actions: ActionsConfig{AllowedUsers: []string{}, MaxAge: 7 * 24 * time.Hour, NotAnIssueFor: 30 * 24 * time.Hour}},
 		Group:    group.DefaultConfig(),
 		Retry:    RetryConfig{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second, MaxRetryAfter: time.Minute},
 		Consumer: ConsumerConfig{MemberConfig: cc.Member(), MaxInFlight: 10000, CommitInterval: cc.CommitInterval},
@@ -100,13 +118,52 @@ func (c *Config) consumerConfig() kafkax.ConsumerConfig {
 
 // Options are the service's options; s is the destination.
 func (c *Config) Options(s deliver.Sink) service.Options {
-	return service.Options{
+	o := service.Options{
 		Service: serviceName, Kafka: c.Kafka, Consumer: c.consumerConfig(), Writer: c.Writer,
 		Partitions: c.TopicPartitions, SilencesTopic: c.SilencesTopic, HTTP: c.HTTP, Sink: s,
 		Delivery: deliver.Options{Group: c.Group, RatePerSecond: c.Slack.RatePerSecond, OverflowAfter: c.Slack.OverflowAfter,
 			Retry: retry.Policy{Initial: c.Retry.BackoffMin, Max: c.Retry.BackoffMax, Jitter: 0.2, MaxRetryAfter: c.Retry.MaxRetryAfter}},
 	}
+	if c.Slack.AppToken != "" {
+		o.Actions = &service.ActionsOptions{TargetsTopic: c.ActionsTopic, MaxAge: c.Slack.Actions.MaxAge, FeedbackTopic: c.FeedbackTopic,
+			NotAnIssueFor: c.Slack.Actions.NotAnIssueFor, AllowedUsers: c.Slack.Actions.AllowedUsers,
+			Slack: slack.New(c.Slack.BotToken, slack.OptionAppLevelToken(c.Slack.AppToken), slack.OptionAPIURL(strings.TrimSuffix(c.Slack.APIURL, "/")+"/"),
+				slack.OptionHTTPClient(&http.Client{Timeout: c.Slack.Timeout}))}
+	}
+	return o
 }
+
+// appTokenRE is what an app-level token looks like.
+var appTokenRE = regexp.MustCompile(`^xapp-[A-Za-z0-9-]{8,}$`)
+
+// checkActions checks the buttons' settings when slack.app_token is set.
+func (c *Config) checkActions() error {
+	if c.Slack.AppToken == "" {
+		return nil
+	}
+	switch {
+	case !appTokenRE.MatchString(c.Slack.AppToken):
+		return keyError("slack.app_token", "not an app-level token (xapp-…)") // the value is a secret: not echoed
+	case c.Slack.BotToken == "":
+		return keyError("slack.app_token", "buttons need slack.bot_token (SLACK_BOT_TOKEN) and slack.channel: webhooks cannot carry them")
+	case c.ActionsTopic == "":
+		return keyError("actions_topic", "required with slack.app_token")
+	case c.FeedbackTopic == "":
+		return keyError("feedback_topic", "required with slack.app_token")
+	case c.Slack.Actions.MaxAge < time.Hour:
+		return keyError("slack.actions.max_age", "must be at least 1h, got %s", c.Slack.Actions.MaxAge)
+	case c.Slack.Actions.NotAnIssueFor < time.Hour || c.Slack.Actions.NotAnIssueFor > 366*24*time.Hour:
+		return keyError("slack.actions.not_an_issue_for", "must be between 1h and 366 days, got %s", c.Slack.Actions.NotAnIssueFor)
+	}
+	for _, u := range c.Slack.Actions.AllowedUsers {
+		if !slackUserRE.MatchString(u) {
+			return keyError("slack.actions.allowed_users", "%q is not a Slack user id (U…, W…)", u)
+		}
+	}
+	return nil
+}
+
+var slackUserRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 // keyError is the one validation error style: "key (ENV_NAME): message".
 func keyError(key, format string, args ...any) error {
@@ -153,6 +210,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Slack.BotToken != "" && c.Slack.Channel == "" {
 		return keyError("slack.channel", "required with slack.bot_token")
+	}
+	if err := c.checkActions(); err != nil {
+		return err
 	}
 	for sev := range c.Slack.Routes {
 		switch strings.ToLower(sev) {

@@ -152,6 +152,24 @@ func TestRenderCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"render"}, nil, strings.NewReader("{not json"), &out, &errb); err == nil {
 		t.Fatal("bad input accepted")
 	}
+	// --buttons: the bot's message, whose buttons carry only the message's ref.
+	out.Reset()
+	if err := run(context.Background(), []string{"render", "--buttons"}, nil, bytes.NewReader(in), &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("testdata/render_buttons.golden", out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want, err := os.ReadFile("testdata/render_buttons.golden"); err != nil || !bytes.Equal(out.Bytes(), want) {
+		t.Fatalf("render --buttons differs from testdata/render_buttons.golden (%v):\n%s", err, out.String())
+	}
+	for _, b := range []string{`"action_id": "lw_ack"`, `"action_id": "lw_silence_1h"`, `"action_id": "lw_silence_24h"`, `"action_id": "lw_not_an_issue"`} {
+		if !strings.Contains(out.String(), b) {
+			t.Fatalf("render --buttons lacks %s", b)
+		}
+	}
 }
 
 func TestTestCommand(t *testing.T) {

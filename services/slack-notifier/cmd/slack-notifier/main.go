@@ -36,7 +36,8 @@ const usage = `usage: slack-notifier [command] [flags]
 
 commands:
   run     consume alerts and post grouped notifications (default)
-  render  read one Alert as protojson on stdin, print the Slack payload (no config needed)
+  render  read one Alert as protojson on stdin, print the Slack payload (no config needed;
+          --buttons: the bot's message with its buttons)
   test    send one test alert to the configured destination and print the answer
   silence add|list|expire   mute alerts by rule, entity, host, severity ("silence" for help)
 `
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "run":
 		return runService(ctx, args, getenv, stdout, stderr)
 	case "render":
-		return runRender(stdin, stdout)
+		return runRender(args, stdin, stdout)
 	case "test":
 		return runTest(ctx, args, getenv, stdout, stderr)
 	case "silence":

@@ -68,9 +68,22 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 	return service.Run(ctx, o)
 }
 
-// runRender is `slack-notifier render`: one protojson Alert on stdin, the exact Slack
-// webhook payload on stdout.
-func runRender(stdin io.Reader, stdout io.Writer) error {
+// exampleRef is the ref `render --buttons` shows (a real message gets a random one).
+const exampleRef = "0123456789abcdef01234567"
+
+// runRender is `slack-notifier render [--buttons]`: one protojson Alert on stdin, the
+// exact Slack webhook payload on stdout; with --buttons, the bot's message with its
+// buttons (slack.app_token set), whose values are the message's ref.
+func runRender(args []string, stdin io.Reader, stdout io.Writer) error {
+	buttons := false
+	for _, a := range args {
+		switch a {
+		case "--buttons", "-buttons":
+			buttons = true
+		default:
+			return fmt.Errorf("render: unknown argument %q (--buttons)", a)
+		}
+	}
 	b, err := io.ReadAll(io.LimitReader(stdin, 16<<20))
 	if err != nil {
 		return fmt.Errorf("read stdin: %w", err)
@@ -81,7 +94,10 @@ func runRender(stdin io.Reader, stdout io.Writer) error {
 	}
 	n := notify.Notification{GroupKey: DefaultConfig().Group.Key(a), Alert: a, Count: max(a.GetCount(), 1),
 		FirstSeen: a.GetFirstSeen().AsTime(), LastSeen: a.GetLastSeen().AsTime(), New: 1}
-	payload, err := sink.WebhookPayload(n) // exactly what the Slack webhook sink posts
+	if buttons {
+		n.Ref, n.Actions = exampleRef, &notify.Actions{}
+	}
+	payload, err := sink.WebhookPayload(n) // exactly what the Slack webhook sink posts (the bot sends the same blocks)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,11 @@ func parsePost(t *testing.T, body []byte) delivered {
 			}
 		}
 		for _, e := range b.Elements {
-			if _, g, ok := strings.Cut(e.Text, "group `fingerprint="); ok {
+			txt, _ := e.(*render.Text)
+			if txt == nil {
+				continue
+			}
+			if _, g, ok := strings.Cut(txt.Text, "group `fingerprint="); ok {
 				d.group = strings.TrimSuffix(g, "`")
 			}
 		}

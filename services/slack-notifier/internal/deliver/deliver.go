@@ -28,6 +28,20 @@ type Router interface {
 	Destination(n notify.Notification) string
 }
 
+// Updater is implemented by a sink that can re-render a group's message in place (the
+// bot). Notifications with Update set go to it; other sinks have no such messages and
+// the notification is settled without a request.
+type Updater interface {
+	Update(ctx context.Context, n notify.Notification) (retry bool, err error)
+}
+
+// Acks tells whether somebody acknowledged a message (by its ref), and at which
+// severity: the group's later alerts up to that severity only update the message in
+// place; a more severe one is posted again.
+type Acks interface {
+	Acknowledged(ref string) (logwardenpb.Severity, bool)
+}
+
 // Receipt is the delivery accounting of one alert. The pipeline settles it exactly once:
 // Ack when a notification covering the alert was accepted (or the alert is a
 // redelivery of one already taken), Reject when its notification was refused for good
@@ -56,7 +70,9 @@ type Options struct {
 	Retry retry.Policy
 	// Mute, when set, is asked about every alert as it arrives and about every
 	// notification when it is due: a muted alert is acknowledged without being posted.
-	Mute    Muter
+	Mute Muter
+	// Acks, when set, holds back the follow-ups of acknowledged groups (see Acks).
+	Acks    Acks
 	Clock   clock.Clock
 	Log     *zap.Logger
 	Metrics *Metrics
@@ -80,10 +96,14 @@ type item struct {
 // Pipeline groups alerts and delivers their notifications to one sink: Run owns the
 // grouping and one goroutine per destination.
 type Pipeline struct {
-	o    Options
-	sink Sink
-	in   chan item
+	o       Options
+	sink    Sink
+	in      chan item
+	refresh chan refresh
 }
+
+// refresh asks for a group's message to be re-rendered in place.
+type refresh struct{ group, ref string }
 
 // New builds a pipeline; Run drives it.
 func New(o Options, s Sink) *Pipeline {
@@ -95,7 +115,20 @@ func New(o Options, s Sink) *Pipeline {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Pipeline{o: o, sink: s, in: make(chan item, 1024)}
+	return &Pipeline{o: o, sink: s, in: make(chan item, 1024), refresh: make(chan refresh, 64)}
+}
+
+// Refresh asks for the message ref of group to be re-rendered in place (somebody acted
+// on it); Run does it if the group is still open here with that message. It never
+// blocks: it reports false when too many refreshes wait already (the next change or
+// follow-up renders the message anyway).
+func (p *Pipeline) Refresh(group, ref string) bool {
+	select {
+	case p.refresh <- refresh{group, ref}:
+		return true
+	default:
+		return false
+	}
 }
 
 // Add hands an alert and its receipt to the pipeline.
@@ -147,34 +180,56 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				}
 			}
 		case <-timer:
+		case r := <-p.refresh:
+			n, ok := g.Current(r.group, r.ref)
+			if !ok {
+				continue
+			}
+			p.route(ctx, dests, &wg, p.o.Clock.Now(), []group.Batch[Receipt]{{Notification: n}})
+			continue
 		}
 		now := p.o.Clock.Now()
-		byDest := map[string][]group.Batch[Receipt]{}
+		var due []group.Batch[Receipt]
 		for _, b := range g.Due(now) {
 			if p.muted(b.Alert, now) {
 				p.settle(ctx, b.Tokens...)
 				continue
 			}
-			name := ""
-			if r, ok := p.sink.(Router); ok {
-				name = r.Destination(b.Notification)
+			if p.o.Acks != nil && b.Seq > 0 {
+				if sev, ok := p.o.Acks.Acknowledged(b.Ref); ok && b.Severity <= sev {
+					b.Update = true // acknowledged: no new message, the old one shows the count
+				}
 			}
-			byDest[name] = append(byDest[name], b)
+			due = append(due, b)
 		}
-		for name, bs := range byDest {
-			d := dests[name]
-			if d == nil {
-				d = p.newDestination(name)
-				dests[name] = d
-				wg.Add(1)
-				go func() { // owned by Run: stops with ctx, awaited on return
-					defer wg.Done()
-					d.run(ctx)
-				}()
-			}
-			d.push(now, bs)
-		}
+		p.route(ctx, dests, &wg, now, due)
 		p.o.Metrics.Groups.Set(float64(g.Open()))
+	}
+}
+
+// route queues batches at their destinations, starting a destination's goroutine
+// (owned by Run, awaited through wg) on its first batch.
+func (p *Pipeline) route(ctx context.Context, dests map[string]*destination, wg *sync.WaitGroup, now time.Time, batches []group.Batch[Receipt]) {
+	byDest := map[string][]group.Batch[Receipt]{}
+	for _, b := range batches {
+		name := ""
+		if r, ok := p.sink.(Router); ok {
+			name = r.Destination(b.Notification)
+		}
+		byDest[name] = append(byDest[name], b)
+	}
+	for name, bs := range byDest {
+		d := dests[name]
+		if d == nil {
+			d = p.newDestination(name)
+			dests[name] = d
+			wg.Add(1)
+			go func() { // owned by Run: stops with ctx, awaited on return
+				defer wg.Done()
+				d.run(ctx)
+			}()
+		}
+		d.push(now, bs)
 	}
 }
 
@@ -304,7 +359,7 @@ func (d *destination) deliver(ctx context.Context, e *entry) bool {
 		if err := d.pace(ctx); err != nil {
 			return err
 		}
-		ok, err := d.p.sink.Notify(ctx, cur.n)
+		ok, err := d.send(ctx, cur.n)
 		switch {
 		case err == nil:
 			return nil
@@ -319,6 +374,13 @@ func (d *destination) deliver(ctx context.Context, e *entry) bool {
 		cur.settle(ctx, nil, o.Log)
 	case ctx.Err() != nil:
 		return false // cur stays unsettled: its alerts are redelivered
+	case cur.n.Update:
+		// The group's message could not be updated (deleted, say): its alerts were
+		// acknowledged by a person already; they are not dead letters.
+		o.Metrics.Posts.WithLabelValues("failed").Inc()
+		o.Log.Warn("updating a message in place failed", zap.String("sink", d.p.sink.Name()), zap.String("destination", d.name),
+			zap.String("group", cur.n.GroupKey), zap.Error(err))
+		cur.settle(ctx, nil, o.Log)
 	default:
 		o.Metrics.Posts.WithLabelValues("failed").Inc()
 		o.Metrics.Posts.WithLabelValues("dead_letter").Inc()
@@ -331,6 +393,18 @@ func (d *destination) deliver(ctx context.Context, e *entry) bool {
 	d.mu.Unlock()
 	o.Metrics.Backlog.WithLabelValues(d.label()).Set(float64(backlog))
 	return true
+}
+
+// send posts n, or re-renders its group's message when n.Update is set (a sink that
+// cannot has no such message: nothing to do).
+func (d *destination) send(ctx context.Context, n notify.Notification) (bool, error) {
+	if n.Update {
+		if u, ok := d.p.sink.(Updater); ok {
+			return u.Update(ctx, n)
+		}
+		return false, nil
+	}
+	return d.p.sink.Notify(ctx, n)
 }
 
 // pace waits for the destination's next send slot.

@@ -62,6 +62,9 @@ func (q *queue) push(e *entry) int {
 	folded := 0
 	for q.limit > 0 && len(q.h) > q.limit {
 		v := q.leastUrgent()
+		if v == nil { // only in-place updates and the overflow entry: nothing to fold
+			break
+		}
 		heap.Remove(&q.h, v.at)
 		folded++
 		if q.overflow == nil {
@@ -99,11 +102,12 @@ func (q *queue) merge(v *entry) {
 	heap.Fix(&q.h, o.at)
 }
 
-// leastUrgent is the last entry in send order other than the overflow entry.
+// leastUrgent is the last entry in send order other than the overflow entry and
+// in-place updates (which announce nothing), or nil.
 func (q *queue) leastUrgent() *entry {
 	var v *entry
 	for _, e := range q.h {
-		if e != q.overflow && (v == nil || v.before(e)) {
+		if e != q.overflow && !e.n.Update && (v == nil || v.before(e)) {
 			v = e
 		}
 	}

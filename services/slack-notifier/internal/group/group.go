@@ -3,6 +3,8 @@ package group
 import (
 	"container/heap"
 	"container/list"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -58,6 +60,8 @@ func (c Config) Validate() error {
 type Batch[T any] struct {
 	notify.Notification
 	Tokens []T
+	// Severity is the highest severity among the alerts it covers for the first time.
+	Severity logwardenpb.Severity
 }
 
 type grp[T any] struct {
@@ -71,12 +75,17 @@ type grp[T any] struct {
 	lastSent time.Time
 	seq      int
 	sent     *list.Element // in Grouper.sent while nothing is pending, ordered by lastSent
+	ref      string        // names the group's message (its buttons)
+	sev      logwardenpb.Severity
 }
 
 // Grouper is not safe for concurrent use; one goroutine owns it. Groups with something
 // to send sit in a heap by due time, the others in a list by last message: Next is
 // O(1), Add and Due O(log groups) per group touched, however many groups are open.
 type Grouper[T any] struct {
+	// NewRef makes the ref of a new group's message (nil: 12 random bytes in hex).
+	NewRef func() string
+
 	cfg    Config
 	groups map[string]*grp[T]
 	due    dueHeap[T]
@@ -141,10 +150,11 @@ func (g *Grouper[T]) Add(now time.Time, a *logwardenpb.Alert, tok T) bool {
 		gr = nil
 	}
 	if gr == nil {
-		gr = &grp[T]{key: k, first: alertTime(a.GetFirstSeen().AsTime(), now)}
+		gr = &grp[T]{key: k, first: alertTime(a.GetFirstSeen().AsTime(), now), ref: g.newRef()}
 		g.groups[k] = gr
 	}
 	gr.latest = a
+	gr.sev = max(gr.sev, a.GetSeverity())
 	c := a.GetCount()
 	if c <= 0 {
 		c = 1
@@ -212,11 +222,9 @@ func (g *Grouper[T]) Due(now time.Time) []Batch[T] {
 	var out []Batch[T]
 	for len(g.due) > 0 && !g.due[0].due.After(now) {
 		gr := heap.Pop(&g.due).(*grp[T])
-		out = append(out, Batch[T]{Notification: notify.Notification{
-			GroupKey: gr.key, Alert: gr.latest, Count: gr.count, New: len(gr.pending),
-			FirstSeen: gr.first, LastSeen: gr.last, Seq: gr.seq,
-		}, Tokens: gr.pending})
+		out = append(out, Batch[T]{Notification: gr.notification(), Tokens: gr.pending, Severity: gr.sev})
 		gr.pending = nil
+		gr.sev = logwardenpb.Severity_SEVERITY_UNSPECIFIED
 		gr.due = time.Time{}
 		gr.lastSent = now
 		gr.seq++
@@ -229,6 +237,33 @@ func (g *Grouper[T]) Due(now time.Time) []Batch[T] {
 		return out[i].GroupKey < out[j].GroupKey
 	})
 	return out
+}
+
+func (gr *grp[T]) notification() notify.Notification {
+	return notify.Notification{GroupKey: gr.key, Alert: gr.latest, Count: gr.count, New: len(gr.pending),
+		FirstSeen: gr.first, LastSeen: gr.last, Seq: gr.seq, Ref: gr.ref}
+}
+
+func (g *Grouper[T]) newRef() string {
+	if g.NewRef != nil {
+		return g.NewRef()
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Current is the group's state as its message shows it, to re-render the message in
+// place (Update set, New 0): false when no group has that key and message ref, e.g.
+// it closed, or the ref names an earlier message of the key.
+func (g *Grouper[T]) Current(key, ref string) (notify.Notification, bool) {
+	gr := g.groups[key]
+	if gr == nil || gr.ref != ref || gr.seq == 0 {
+		return notify.Notification{}, false
+	}
+	n := gr.notification()
+	n.New, n.Seq, n.Update = 0, gr.seq-1, true
+	return n, true
 }
 
 // Open is the number of groups held.

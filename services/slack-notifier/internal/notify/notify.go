@@ -22,6 +22,33 @@ type Notification struct {
 	// notifications that their destination could not post one by one within the
 	// backlog bound. Alert is then the most severe alert among them.
 	Overflow *Overflow
+	// Ref names the group's message for its buttons: random, made when the group
+	// opened; "" for an overflow message.
+	Ref string
+	// Update re-renders the group's message in place instead of posting: the
+	// follow-up of an acknowledged group, or a change of what people did with it.
+	Update bool
+	// Actions, when set, gives the message its buttons and shows what people did with
+	// it (the bot sink with Slack interactivity sets it).
+	Actions *Actions
+}
+
+// Actions is what people did with a message; a nil mark is an action not taken.
+type Actions struct {
+	Acknowledged *Mark
+	Silenced     *Mark
+	NotAnIssue   *Mark
+}
+
+// Mark is one action taken on a message.
+type Mark struct {
+	UserID string // the Slack user id (U…, W…)
+	By     string // how to name them when UserID is not a valid id
+	At     time.Time
+	Until  time.Time // silenced: the silence's end; not an issue: when the acceptance lapses
+	// Severity is, for an acknowledgement, the group's severity then: a more severe
+	// alert breaks it.
+	Severity logwardenpb.Severity
 }
 
 // Overflow counts what an "N more alerts" message stands for.

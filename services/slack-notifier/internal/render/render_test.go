@@ -124,7 +124,14 @@ func texts(m Message) []*Text {
 				out = append(out, b.Text)
 			}
 			out = append(out, b.Fields...)
-			out = append(out, b.Elements...)
+			for _, e := range b.Elements {
+				switch e := e.(type) {
+				case *Text:
+					out = append(out, e)
+				case *Button:
+					out = append(out, e.Text)
+				}
+			}
 		}
 	}
 	add(m.Blocks)

@@ -32,13 +32,13 @@ type Text struct {
 	Verbatim bool   `json:"verbatim,omitempty"`
 }
 
-// Block is one Block Kit layout block (header, section, context, divider).
+// Block is one Block Kit layout block (header, section, context, actions).
 type Block struct {
-	Type     string  `json:"type"`
-	BlockID  string  `json:"block_id,omitempty"`
-	Text     *Text   `json:"text,omitempty"`
-	Fields   []*Text `json:"fields,omitempty"`
-	Elements []*Text `json:"elements,omitempty"`
+	Type     string    `json:"type"`
+	BlockID  string    `json:"block_id,omitempty"`
+	Text     *Text     `json:"text,omitempty"`
+	Fields   []*Text   `json:"fields,omitempty"`
+	Elements []Element `json:"elements,omitempty"`
 }
 
 // Attachment carries the severity colour and the body blocks.
@@ -148,10 +148,11 @@ func Slack(n notify.Notification) Message {
 	for _, part := range []func(notify.Notification) []Block{facts, why, llmSummary, evidence, footer} {
 		body = append(body, part(n)...)
 	}
-	if len(body) > MaxBlocks-1 {
-		body = body[:MaxBlocks-1]
+	top := append([]Block{header}, actions(n)...)
+	if len(body) > MaxBlocks-len(top) {
+		body = body[:MaxBlocks-len(top)]
 	}
-	return Message{Text: Fallback(n), Blocks: []Block{header}, Attachments: []Attachment{{Color: color, Blocks: body}}}
+	return Message{Text: Fallback(n), Blocks: top, Attachments: []Attachment{{Color: color, Blocks: body}}}
 }
 
 func facts(n notify.Notification) []Block {
@@ -211,7 +212,7 @@ func evidence(n notify.Notification) []Block {
 // the rules' authors and known false positives, and the alert and group ids.
 func footer(n notify.Notification) []Block {
 	a := n.Alert
-	var els []*Text
+	var els []Element
 	if u := RunbookURL(a.GetRunbookUrl()); u != "" {
 		els = append(els, md("<"+u+"|Runbook>"))
 	}
@@ -265,7 +266,7 @@ func slackOverflow(n notify.Notification) Message {
 		section(fmt.Sprintf("These %d messages were folded into one to keep up with the destination's rate limit (slack.rate_per_second, slack.overflow_after).", o.Notifications)),
 		section(sev.String()),
 		section(tb.String()),
-		{Type: "context", Elements: []*Text{md(fmt.Sprintf("first %s · last %s", ts(n.FirstSeen), ts(n.LastSeen)))}},
+		{Type: "context", Elements: []Element{md(fmt.Sprintf("first %s · last %s", ts(n.FirstSeen), ts(n.LastSeen)))}},
 	}
 	return Message{Text: Fallback(n), Blocks: []Block{header}, Attachments: []Attachment{{Color: color, Blocks: body}}}
 }

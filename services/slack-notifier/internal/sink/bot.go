@@ -9,6 +9,9 @@ import (
 	"sync"
 
 	"github.com/slack-go/slack"
+	"go.uber.org/zap"
+
+	"github.com/logwarden/logwarden/pkg/logwardenpb"
 
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/notify"
 	"github.com/logwarden/logwarden/services/slack-notifier/internal/render"
@@ -26,13 +29,46 @@ type SlackBot struct {
 	channel string
 	routes  map[string]string
 	secrets secrets
+	targets Targets // nil: no buttons
+	log     *zap.Logger
 
 	mu      sync.Mutex
 	parents map[string]*list.Element // group key → parent message, in order
 	order   *list.List               // of parent, most recent last
 }
 
-type parent struct{ group, channel, ts string }
+type parent struct{ group, channel, ts, ref string }
+
+// Targets keeps what the buttons of each posted message act on, and tells what people
+// did with a message (the actions package's table, shared by every replica).
+type Targets interface {
+	// Register records a posted message: its ref, group, alert, channel and ts.
+	Register(ctx context.Context, ref, group string, a *logwardenpb.Alert, channel, ts string) error
+	// Marks is what people did with the message ref so far (never nil).
+	Marks(ref string) *notify.Actions
+	// Escalate records a group's alert more severe than its message's (it breaks an
+	// acknowledgement).
+	Escalate(ctx context.Context, ref string, a *logwardenpb.Alert) error
+}
+
+// EnableActions gives every group's message buttons (Acknowledge, Silence 1h/24h, Not
+// an issue) and records each message in t so that any replica can act on a click. A
+// failed record is logged: that message's buttons then answer "unknown alert". Call it
+// before the first Notify.
+func (b *SlackBot) EnableActions(t Targets, log *zap.Logger) {
+	b.targets, b.log = t, log
+	if b.log == nil {
+		b.log = zap.NewNop()
+	}
+}
+
+// render is the message of n, with buttons and marks when actions are on.
+func (b *SlackBot) render(n notify.Notification) render.Message {
+	if b.targets != nil && n.Ref != "" && n.Overflow == nil {
+		n.Actions = b.targets.Marks(n.Ref)
+	}
+	return render.Slack(n)
+}
 
 // NewSlackBot builds a bot-token sink. api is the Web API base URL
 // (https://slack.com/api/); routes maps a severity name to its channel.
@@ -115,25 +151,53 @@ func (b *SlackBot) remember(p parent) {
 // overflow message is always a message of its own.
 func (b *SlackBot) Notify(ctx context.Context, n notify.Notification) (bool, error) {
 	p, threaded := b.parent(n.GroupKey)
-	m := render.Slack(n)
 	if !threaded || n.Seq == 0 || n.Overflow != nil {
+		m := b.render(n)
 		m.Channel = b.Destination(n)
 		ch, ts, retry, err := b.post(ctx, m, "")
 		if err != nil {
 			return retry, err
 		}
 		if n.Overflow == nil {
-			b.remember(parent{group: n.GroupKey, channel: ch, ts: ts})
+			b.remember(parent{group: n.GroupKey, channel: ch, ts: ts, ref: n.Ref})
+			if b.targets != nil && n.Ref != "" {
+				if err := b.targets.Register(ctx, n.Ref, n.GroupKey, n.Alert, ch, ts); err != nil {
+					b.log.Error("recording a message's buttons failed; they will answer \"unknown alert\"",
+						zap.String("group", n.GroupKey), zap.String("ref", n.Ref), zap.Error(err))
+				}
+			}
 		}
 		return false, nil
 	}
+	m := render.Slack(n) // a thread reply: the buttons stay on the parent
 	m.Channel, m.ThreadTS = p.channel, p.ts
 	if _, _, retry, err := b.post(ctx, m, ""); err != nil {
 		return retry, err
 	}
 	// The reply is delivered; a failed parent update must not cause a second reply.
-	up := render.Slack(n)
+	n.Ref = p.ref
+	if b.targets != nil && p.ref != "" {
+		if err := b.targets.Escalate(ctx, p.ref, n.Alert); err != nil {
+			b.log.Warn("recording a more severe alert on a message failed", zap.String("ref", p.ref), zap.Error(err))
+		}
+	}
+	up := b.render(n)
 	up.Channel = p.channel
 	_, _, _, _ = b.post(ctx, up, p.ts)
 	return false, nil
+}
+
+// Update re-renders the group's message in place (chat.update): its count, and what
+// people did with it. Nothing to do when the message is not known here (posted by
+// another replica, or before a restart) or is not the message n names.
+func (b *SlackBot) Update(ctx context.Context, n notify.Notification) (bool, error) {
+	p, ok := b.parent(n.GroupKey)
+	if !ok || (n.Ref != "" && p.ref != n.Ref) {
+		return false, nil
+	}
+	n.Ref = p.ref
+	m := b.render(n)
+	m.Channel = p.channel
+	_, _, retry, err := b.post(ctx, m, p.ts)
+	return retry, err
 }

@@ -41,24 +41,43 @@ type Request struct {
 	Path   string
 	Auth   string
 	Body   []byte
-	Status int // what was answered
+	Status int    // what was answered
+	Answer string // the answer's body
 }
 
 // Server is the local Slack.
 type Server struct {
 	*httptest.Server
-	mu     sync.Mutex
-	script []Answer
-	fn     func(r Request) (Answer, bool)
-	reqs   []Request
-	ts     int
+	mu      sync.Mutex
+	script  []Answer
+	fn      func(r Request) (Answer, bool)
+	reqs    []Request
+	ts      int
+	members map[string][]string // channel → member user ids (conversations.members)
+	socket  socketState
 }
 
 // New starts a server; Close it when done.
 func New() *Server {
-	s := &Server{}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
+	s := &Server{members: map[string][]string{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/socket", s.serveSocket)
+	mux.HandleFunc("/", s.handle)
+	s.Server = httptest.NewServer(mux)
 	return s
+}
+
+// Close closes the Socket Mode connections, then the server.
+func (s *Server) Close() {
+	s.closeSockets()
+	s.Server.Close()
+}
+
+// SetMembers sets the members conversations.members lists for channel.
+func (s *Server) SetMembers(channel string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members[channel] = users
 }
 
 // Script queues answers, used in order before falling back to success.
@@ -109,20 +128,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if !ok && len(s.script) > 0 {
 		a, s.script, ok = s.script[0], s.script[1:], true
 	}
-	api := isAPI(r.URL.Path)
 	if !ok {
-		if api {
-			s.ts++
-			var m struct {
-				Channel string `json:"channel"`
-			}
-			_ = json.Unmarshal(body, &m)
-			a = Answer{Status: 200, Body: fmt.Sprintf(`{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, m.Channel, s.ts)}
-		} else {
-			a = OK
-		}
+		a = s.answer(r.URL.Path, req)
 	}
-	req.Status = a.Status
+	req.Status, req.Answer = a.Status, a.Body
 	if a.Body != "" && a.Body[0] == '{' && a.Status == 200 {
 		var v struct {
 			OK bool `json:"ok"`
@@ -176,13 +185,41 @@ func fromForm(auth string, body []byte) (string, []byte) {
 	return auth, b
 }
 
-func isAPI(p string) bool {
-	for _, m := range []string{"/chat.postMessage", "/chat.update"} {
-		if len(p) >= len(m) && p[len(p)-len(m):] == m {
-			return true
-		}
+// answer is Slack's answer to a request nothing scripted, with s.mu held: a webhook's
+// "ok", or the Web API method's success.
+func (s *Server) answer(path string, req Request) Answer {
+	method, api := strings.CutPrefix(path, "/api/")
+	if !api {
+		return OK
 	}
-	return false
+	var m struct {
+		Channel string `json:"channel"`
+		TS      string `json:"ts"`
+	}
+	_ = json.Unmarshal(req.Body, &m)
+	switch method {
+	case "chat.postMessage":
+		s.ts++
+		return Answer{Status: 200, Body: fmt.Sprintf(`{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, m.Channel, s.ts)}
+	case "chat.update":
+		return Answer{Status: 200, Body: fmt.Sprintf(`{"ok":true,"channel":%q,"ts":%q}`, m.Channel, m.TS)}
+	case "chat.postEphemeral":
+		s.ts++
+		return Answer{Status: 200, Body: fmt.Sprintf(`{"ok":true,"message_ts":"1700000000.%06d"}`, s.ts)}
+	case "conversations.members":
+		members, ok := s.members[m.Channel]
+		if !ok {
+			return APIError("channel_not_found")
+		}
+		b, _ := json.Marshal(map[string]any{"ok": true, "members": members, "response_metadata": map[string]string{"next_cursor": ""}})
+		return Answer{Status: 200, Body: string(b)}
+	case "apps.connections.open":
+		if !strings.HasPrefix(req.Auth, "Bearer xapp-") {
+			return APIError("invalid_auth")
+		}
+		return Answer{Status: 200, Body: fmt.Sprintf(`{"ok":true,"url":"ws://%s/socket"}`, strings.TrimPrefix(s.URL, "http://"))}
+	}
+	return APIError("unknown_method")
 }
 
 // WebhookURL is the URL to configure as a Slack webhook.
