@@ -117,7 +117,6 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	req := Request{Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		req.Auth, req.Body = fromForm(req.Auth, body)
-		body = req.Body
 	}
 	s.mu.Lock()
 	var a Answer
