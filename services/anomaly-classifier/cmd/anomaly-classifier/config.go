@@ -25,6 +25,7 @@ type Config struct {
 	VerdictsTopic          string                `mapstructure:"verdicts_topic" desc:"topic of the verdicts (one per event)"`
 	VerdictsEnabled        bool                  `mapstructure:"verdicts_enabled" desc:"publish a verdict for every event"`
 	AlertsTopic            string                `mapstructure:"alerts_topic" desc:"topic of the alerts"`
+	FeedbackTopic          string                `mapstructure:"feedback_topic" desc:"topic of people's \"not an issue\" records (Slack buttons), read to its end at start: accepted patterns stop alerting (empty: off)"`
 	GroupID                string                `mapstructure:"group_id" desc:"consumer group id"`
 	TopicPartitions        int                   `mapstructure:"topic_partitions" desc:"partitions of the topics created at start (existing topics are left alone)"`
 	TopicReplicationFactor int                   `mapstructure:"topic_replication_factor" desc:"replication factor of the topics created at start"`
@@ -68,6 +69,7 @@ func DefaultConfig() Config {
 		VerdictsTopic:          "logs.verdicts",
 		VerdictsEnabled:        true,
 		AlertsTopic:            "alerts",
+		FeedbackTopic:          "logwarden.feedback",
 		GroupID:                "anomaly-classifier",
 		TopicPartitions:        6,
 		TopicReplicationFactor: 1,
@@ -108,6 +110,7 @@ func (c *Config) Service(reload <-chan os.Signal) service.Config {
 		Partitions: c.TopicPartitions, ReplicationFactor: c.TopicReplicationFactor,
 		Engine: c.Engine(), LLM: c.OpenAI, ReplayEvents: c.ReplayEvents, DedupEvents: c.DedupEvents,
 		RulesPoll: c.RulesPoll, Reload: reload, StateFile: c.StateFile, StateSaveInterval: c.StateSaveInterval,
+		FeedbackTopic: c.FeedbackTopic,
 	}
 }
 

@@ -6,6 +6,7 @@
 //	anomaly-classifier learn      known-good logs in, a state file out (the engine's baseline)
 //	anomaly-classifier templates  one template id per input line
 //	anomaly-classifier rules      check (lint) Sigma rules or run their examples
+//	anomaly-classifier feedback   list or revoke the patterns people marked "not an issue"
 package main
 
 import (
@@ -42,6 +43,7 @@ commands:
   eval       score the engine on a labelled dataset, or on log files
   learn      learn known-good logs into a state file (classify --state, state_file)
   templates  print the template id of every input line
+  feedback   list | revoke: the patterns people marked "not an issue" (Slack button)
   rules      check DIR: lint Sigma rules; test DIR: run the rules' examples
   eval corpus  recall per ATT&CK technique and admin false positives on the labelled command corpus
 
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runLearn(ctx, args, getenv, stdin, stdout, stderr)
 	case "templates":
 		return runTemplates(ctx, args, getenv, stdin, stdout, stderr)
+	case "feedback":
+		return runFeedback(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -71,6 +71,7 @@ type Handler struct {
 	replayFn     History
 	replayEvents int64
 	onReload     func()
+	feedback     *Feedback
 }
 
 // HandlerOptions are the handler's collaborators and knobs; the zero value is a handler
@@ -100,6 +101,8 @@ type HandlerOptions struct {
 	SummaryConcurrency int
 	// OnReload is called after the rules were reloaded, with the engine held (nil: none).
 	OnReload func()
+	// Feedback drops the alerts people marked not an issue (nil: none).
+	Feedback *Feedback
 }
 
 type partState struct {
@@ -135,7 +138,8 @@ func NewHandler(eng Classifier, o HandlerOptions) *Handler {
 	h := &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: o.Stage,
 		topics: o.Topics, metrics: o.Metrics, log: log, now: time.Now, dedup: newDedup(o.DedupEvents),
 		parts: map[partition]*partState{}, adoptAfter: adoptAfter, replayFn: o.Replay, replayEvents: o.ReplayEvents,
-		summarizer: o.Summarizer, summaryTimeout: o.SummaryTimeout, summaryConcurrency: o.SummaryConcurrency, onReload: o.OnReload}
+		summarizer: o.Summarizer, summaryTimeout: o.SummaryTimeout, summaryConcurrency: o.SummaryConcurrency, onReload: o.OnReload,
+		feedback: o.Feedback}
 	if h.summaryTimeout <= 0 {
 		h.summaryTimeout = DefaultSummaryTimeout
 	}
@@ -178,7 +182,7 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 		h.metrics.classified(res.Verdict)
 	}
 	h.mu.Unlock()
-	rs = h.takeOpinions(rs)
+	rs = h.suppress(h.takeOpinions(rs))
 	waited := h.summarize(ctx, rs)
 	outs, err := h.encode(rs)
 	if err != nil {
@@ -264,7 +268,7 @@ func (h *Handler) Reload() error {
 // DrainOpinions returns the outputs of the opinions that arrived, without waiting
 // for the model (their alerts may wait for a summary, within the time box).
 func (h *Handler) DrainOpinions(ctx context.Context) ([]kafkax.Message, error) {
-	rs := h.takeOpinions(nil)
+	rs := h.suppress(h.takeOpinions(nil))
 	if len(rs) == 0 {
 		return nil, nil
 	}

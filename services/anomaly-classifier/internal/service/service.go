@@ -15,6 +15,7 @@ import (
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/feedback"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
 )
 
@@ -36,6 +37,9 @@ type Config struct {
 	// every StateSaveInterval and at exit.
 	StateFile         string
 	StateSaveInterval time.Duration
+	// FeedbackTopic is where people's "not an issue" records arrive ("" off): read to
+	// its end before the first event, then followed.
+	FeedbackTopic string
 	// Reload receives a value for every SIGHUP (may be nil).
 	Reload <-chan os.Signal
 }
@@ -76,6 +80,18 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	if stage.Summarizes() {
 		ho.Summarizer, ho.SummaryTimeout, ho.SummaryConcurrency = stage, cfg.LLM.SummaryTimeout, cfg.LLM.Concurrency
 	}
+	var accepted *feedback.Set
+	feedbackLoaded := make(chan struct{})
+	if cfg.FeedbackTopic != "" {
+		accepted = feedback.NewSet(log.Named("feedback"))
+		registerFeedbackMetrics(reg, accepted)
+		ho.Feedback = NewFeedback(accepted, reg)
+		if err := admin.EnsureTopics(ctx, feedback.TopicSpec(cfg.FeedbackTopic)); err != nil {
+			return fmt.Errorf("create topics: %w", err)
+		}
+	} else {
+		close(feedbackLoaded)
+	}
 	h := NewHandler(eng, ho)
 	var store *StateStore
 	if cfg.StateFile != "" {
@@ -84,7 +100,15 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 			return fmt.Errorf("state_file (STATE_FILE): %w", err)
 		}
 	}
-	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, admin.Ping, log.Named("http"))
+	ready := func(ctx context.Context) error {
+		select {
+		case <-feedbackLoaded:
+		default:
+			return fmt.Errorf("loading %s", cfg.FeedbackTopic)
+		}
+		return admin.Ping(ctx)
+	}
+	srv, err := obs.NewServer(cfg.HTTP.Addr, reg, ready, log.Named("http"))
 	if err != nil {
 		return fmt.Errorf("http.addr (HTTP_ADDR): %w", err)
 	}
@@ -99,8 +123,19 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	stopHTTP, cancelHTTP := context.WithCancel(gctx)
 	g.Go(func() error { return srv.Run(stopHTTP) })
+	if accepted != nil {
+		g.Go(func() error { return followFeedback(gctx, admin, cfg.FeedbackTopic, accepted, feedbackLoaded, log) })
+	}
 	g.Go(func() error {
 		defer cancelHTTP()
+		select { // the feedback first: an accepted pattern must not alert after a restart
+		case <-feedbackLoaded:
+		case <-gctx.Done():
+			return nil
+		}
+		if accepted != nil {
+			log.Info("feedback loaded", zap.String("topic", cfg.FeedbackTopic), zap.Int("accepted", accepted.Active(time.Now())))
+		}
 		return Consume(gctx, o, h, kafkax.NewMetrics(reg), log)
 	})
 	if store != nil {
