@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 	"go.uber.org/zap"
@@ -19,6 +20,9 @@ import (
 
 // maxParents bounds the thread parents remembered (one per recent group).
 const maxParents = 10000
+
+// targetTimeout bounds recording a message's action target (a Kafka write).
+const targetTimeout = 5 * time.Second
 
 // SlackBot posts with a bot token through chat.postMessage (slack-go). The first message
 // of a group is the parent; follow-ups go into its thread and the parent is updated
@@ -161,7 +165,11 @@ func (b *SlackBot) Notify(ctx context.Context, n notify.Notification) (bool, err
 		if n.Overflow == nil {
 			b.remember(parent{group: n.GroupKey, channel: ch, ts: ts, ref: n.Ref})
 			if b.targets != nil && n.Ref != "" {
-				if err := b.targets.Register(ctx, n.Ref, n.GroupKey, n.Alert, ch, ts); err != nil {
+				// Bounded: the message is posted; its record must not hold up delivery.
+				rctx, cancel := context.WithTimeout(ctx, targetTimeout)
+				err := b.targets.Register(rctx, n.Ref, n.GroupKey, n.Alert, ch, ts)
+				cancel()
+				if err != nil {
 					b.log.Error("recording a message's buttons failed; they will answer \"unknown alert\"",
 						zap.String("group", n.GroupKey), zap.String("ref", n.Ref), zap.Error(err))
 				}
@@ -177,7 +185,10 @@ func (b *SlackBot) Notify(ctx context.Context, n notify.Notification) (bool, err
 	// The reply is delivered; a failed parent update must not cause a second reply.
 	n.Ref = p.ref
 	if b.targets != nil && p.ref != "" {
-		if err := b.targets.Escalate(ctx, p.ref, n.Alert); err != nil {
+		rctx, cancel := context.WithTimeout(ctx, targetTimeout)
+		err := b.targets.Escalate(rctx, p.ref, n.Alert)
+		cancel()
+		if err != nil {
 			b.log.Warn("recording a more severe alert on a message failed", zap.String("ref", p.ref), zap.Error(err))
 		}
 	}
