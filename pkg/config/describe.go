@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -217,4 +218,31 @@ func typeName(t reflect.Type) string {
 		return "string"
 	}
 	return "int"
+}
+
+// KeyError is the services' one validation error style: "key (ENV_NAME): message".
+func KeyError(key, format string, args ...any) error {
+	return fmt.Errorf("%s (%s): %s", key, EnvName(key), fmt.Sprintf(format, args...))
+}
+
+// Keyed puts the errors of a shared struct's Validate in that style under prefix: the
+// writer's "batch_size: must be ≥ 1" becomes "writer.batch_size (WRITER_BATCH_SIZE):
+// must be ≥ 1". Lines already in the style (or naming no key) pass unchanged; nil stays nil.
+func Keyed(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var out []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		key, msg, ok := strings.Cut(line, ": ")
+		if !ok || key == "" || strings.ContainsAny(key, " ()") {
+			out = append(out, errors.New(line))
+			continue
+		}
+		if prefix != "" {
+			key = prefix + "." + key
+		}
+		out = append(out, KeyError(key, "%s", msg))
+	}
+	return errors.Join(out...)
 }

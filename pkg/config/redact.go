@@ -30,21 +30,29 @@ func secretParam(name string) bool {
 	return false
 }
 
-// RedactURL returns raw without the credentials a URL can carry: the password of its
-// userinfo, query parameters named like credentials (token, key, secret, sig, password…),
+// RedactURL returns raw without the credentials a URL can carry: its userinfo (user
+// and password), query parameters named like credentials (token, key, secret, sig, password…),
 // and the path of webhook URLs whose path is the credential (Slack hooks.slack.com,
 // Microsoft Teams *.webhook.office.com, Discord /api/webhooks/). Scheme, host and the
 // rest stay, so an error still says where a request went. Text that does not parse as a
-// URL has every "//user:password@" masked.
+// URL with a host is redacted more bluntly (redactUnparsed).
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return userinfoPassword.ReplaceAllString(raw, "${1}"+Redacted+"@")
+		return redactUnparsed(raw)
+	}
+	hookPath, hook := redactWebhookPath(strings.ToLower(u.Hostname()), u.EscapedPath())
+	if strings.Contains(u.RawQuery+u.Fragment, "@") ||
+		(!hook && (strings.Contains(u.EscapedPath(), "@") || (u.User == nil && strings.Contains(raw, "@")))) {
+		// An "@" outside the userinfo (webhook paths aside) may end a password holding
+		// "@", "/", "?" or "#" that split the URL before it: https://user:pa/ss@host
+		// parses as host "user:pa" and path "/ss@host".
+		return redactUnparsed(raw)
 	}
 	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), Redacted)
-		}
+		// The whole userinfo: a token is as often the user name (https://TOKEN@host) as
+		// the password.
+		u.User = url.User(Redacted)
 	}
 	if u.RawQuery != "" {
 		q := u.Query()
@@ -59,13 +67,36 @@ func RedactURL(raw string) string {
 			u.RawQuery = q.Encode()
 		}
 	}
-	if p, ok := redactWebhookPath(strings.ToLower(u.Hostname()), u.EscapedPath()); ok {
-		u.Path, u.RawPath = p, ""
+	if hook {
+		u.Path, u.RawPath = hookPath, ""
 	}
 	return u.String()
 }
 
-var userinfoPassword = regexp.MustCompile(`(//[^/@:]*:)[^/@]*@`)
+// redactUnparsed redacts text that does not parse as a URL with a host (a mistyped
+// setting): everything before the last "@" of the authority-like part, and the whole
+// query and fragment, since nothing can tell a credential there from the rest.
+func redactUnparsed(raw string) string {
+	head, tail, query := raw, "", false
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		head, tail, query = raw[:i], raw[i:], true
+	}
+	scheme, rest := "", head
+	if i := strings.Index(head, "://"); i >= 0 {
+		scheme, rest = head[:i+3], head[i+3:]
+	}
+	switch {
+	case strings.Contains(tail, "@"):
+		rest = Redacted // a "?" or "#" inside the user information: show nothing of it
+	case strings.Contains(rest, "@"):
+		rest = Redacted + "@" + rest[strings.LastIndexByte(rest, '@')+1:] // also an "@" after a "/" in a password
+	}
+	out := scheme + rest
+	if query {
+		out += "?" + Redacted
+	}
+	return out
+}
 
 // redactWebhookPath keeps the first segment(s) that name the kind of webhook and drops
 // the segments that are the credential.

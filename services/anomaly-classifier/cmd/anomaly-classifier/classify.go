@@ -26,7 +26,7 @@ type offlineConfig struct {
 }
 
 func (c *offlineConfig) Validate() error {
-	if err := named("", c.Engine.Validate()); err != nil {
+	if err := config.Keyed("", c.Engine.Validate()); err != nil {
 		return err
 	}
 	if c.LLM {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/logwarden/logwarden/pkg/config"
@@ -147,29 +146,8 @@ func (c *Config) Validate() error {
 		bad("state_save_interval", "%s, want ≥ 0", c.StateSaveInterval)
 	}
 	errs = append(errs, c.Kafka.Validate(), c.Log.Validate(), c.HTTP.Validate(),
-		named("consumer", c.ConsumerConfig().Validate()), named("writer", c.Writer.Validate()),
-		named("", c.Engine().Validate()), c.OpenAI.Validate())
+		config.Keyed("consumer", c.ConsumerConfig().Validate()), config.Keyed("writer", c.Writer.Validate()),
+		config.Keyed("", c.Engine().Validate()), c.OpenAI.Validate())
 	return errors.Join(errs...)
 }
 
-// named puts an error of a shared struct in the style of the others: "start_offset:
-// message" from the consumer's Validate becomes "consumer.start_offset
-// (CONSUMER_START_OFFSET): message". Errors already in that style pass unchanged.
-func named(prefix string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var out []error
-	for _, line := range strings.Split(err.Error(), "\n") {
-		key, msg, ok := strings.Cut(line, ": ")
-		if !ok || strings.ContainsAny(key, " ()") {
-			out = append(out, errors.New(line))
-			continue
-		}
-		if prefix != "" {
-			key = prefix + "." + key
-		}
-		out = append(out, fmt.Errorf("%s (%s): %s", key, config.EnvName(key), msg))
-	}
-	return errors.Join(out...)
-}

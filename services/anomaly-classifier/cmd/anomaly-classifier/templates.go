@@ -16,7 +16,7 @@ type templatesConfig struct {
 	Template template.Config `mapstructure:"template"`
 }
 
-func (c *templatesConfig) Validate() error { return named("", c.Template.Validate()) }
+func (c *templatesConfig) Validate() error { return config.Keyed("", c.Template.Validate()) }
 
 // runTemplates prints "template_id<TAB>template" for every input line.
 func runTemplates(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/logwarden/logwarden/pkg/config"
 )
 
 // Response formats the stage can ask for.
@@ -121,7 +123,7 @@ func (c Config) Validate() error {
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("base_url", "must be an http(s) URL, got %q", redactURL(c.BaseURL))
+			bad("base_url", "must be an http(s) URL, got %q", config.RedactURL(c.BaseURL))
 		}
 	}
 	if c.Enabled() && strings.TrimSpace(c.Model) == "" {
@@ -225,7 +227,7 @@ func (c Config) Describe() string {
 	if endpoint == "" {
 		endpoint = "https://api.openai.com/v1"
 	}
-	endpoint = redactURL(endpoint) // never log credentials embedded in the URL
+	endpoint = config.RedactURL(endpoint) // never log credentials embedded in the URL
 	var when []string
 	when = append(when, fmt.Sprintf("fused score in [%.2f, %.2f]", c.UncertainLow, c.UncertainHigh))
 	if c.NewTemplates {

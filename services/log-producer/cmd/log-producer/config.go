@@ -73,7 +73,7 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Writer.Validate(); err != nil {
-		return keyed("writer", err)
+		return config.Keyed("writer", err)
 	}
 	if err := c.HTTP.Validate(); err != nil {
 		return err
@@ -116,17 +116,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
-}
-
-// keyed names a sub-configuration's key in the house style: the writer's
-// "batch_size: must be ≥ 1" becomes "writer.batch_size (WRITER_BATCH_SIZE): must be ≥ 1".
-func keyed(prefix string, err error) error {
-	key, msg, ok := strings.Cut(err.Error(), ": ")
-	if !ok || strings.ContainsAny(key, " ()") {
-		return fmt.Errorf("%s: %w", prefix, err)
-	}
-	name := prefix + "." + key
-	return fmt.Errorf("%s (%s): %s", name, config.EnvName(name), msg)
 }
 
 // sources returns the enabled sources; entries may themselves hold commas (one env value).

@@ -143,21 +143,21 @@ func (c *Config) checkActions() error {
 	}
 	switch {
 	case !appTokenRE.MatchString(c.Slack.AppToken):
-		return keyError("slack.app_token", "not an app-level token (xapp-…)") // the value is a secret: not echoed
+		return config.KeyError("slack.app_token", "not an app-level token (xapp-…)") // the value is a secret: not echoed
 	case c.Slack.BotToken == "":
-		return keyError("slack.app_token", "buttons need slack.bot_token (SLACK_BOT_TOKEN) and slack.channel: webhooks cannot carry them")
+		return config.KeyError("slack.app_token", "buttons need slack.bot_token (SLACK_BOT_TOKEN) and slack.channel: webhooks cannot carry them")
 	case c.ActionsTopic == "":
-		return keyError("actions_topic", "required with slack.app_token")
+		return config.KeyError("actions_topic", "required with slack.app_token")
 	case c.FeedbackTopic == "":
-		return keyError("feedback_topic", "required with slack.app_token")
+		return config.KeyError("feedback_topic", "required with slack.app_token")
 	case c.Slack.Actions.MaxAge < time.Hour:
-		return keyError("slack.actions.max_age", "must be at least 1h, got %s", c.Slack.Actions.MaxAge)
+		return config.KeyError("slack.actions.max_age", "must be at least 1h, got %s", c.Slack.Actions.MaxAge)
 	case c.Slack.Actions.NotAnIssueFor < time.Hour || c.Slack.Actions.NotAnIssueFor > 366*24*time.Hour:
-		return keyError("slack.actions.not_an_issue_for", "must be between 1h and 366 days, got %s", c.Slack.Actions.NotAnIssueFor)
+		return config.KeyError("slack.actions.not_an_issue_for", "must be between 1h and 366 days, got %s", c.Slack.Actions.NotAnIssueFor)
 	}
 	for _, u := range c.Slack.Actions.AllowedUsers {
 		if !slackUserRE.MatchString(u) {
-			return keyError("slack.actions.allowed_users", "%q is not a Slack user id (U…, W…)", u)
+			return config.KeyError("slack.actions.allowed_users", "%q is not a Slack user id (U…, W…)", u)
 		}
 	}
 	return nil
@@ -165,18 +165,13 @@ func (c *Config) checkActions() error {
 
 var slackUserRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
-// keyError is the one validation error style: "key (ENV_NAME): message".
-func keyError(key, format string, args ...any) error {
-	return fmt.Errorf("%s (%s): %s", key, config.EnvName(key), fmt.Sprintf(format, args...))
-}
-
 func checkURL(key, u string) error {
 	if u == "" {
 		return nil
 	}
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return keyError(key, "not an http(s) URL") // the value may be a secret: not echoed
+		return config.KeyError(key, "not an http(s) URL") // the value may be a secret: not echoed
 	}
 	return nil
 }
@@ -194,13 +189,13 @@ func (c *Config) Validate() error {
 	}
 	switch {
 	case c.AlertsTopic == "":
-		return keyError("alerts_topic", "required")
+		return config.KeyError("alerts_topic", "required")
 	case c.GroupID == "":
-		return keyError("group_id", "required")
+		return config.KeyError("group_id", "required")
 	case c.TopicPartitions <= 0:
-		return keyError("topic_partitions", "must be > 0, got %d", c.TopicPartitions)
+		return config.KeyError("topic_partitions", "must be > 0, got %d", c.TopicPartitions)
 	case c.SilencesTopic == "":
-		return keyError("silences_topic", "required")
+		return config.KeyError("silences_topic", "required")
 	}
 	for _, k := range []struct{ key, url string }{{"slack.webhook_url", c.Slack.WebhookURL}, {"slack.api_url", c.Slack.APIURL},
 		{"webhook.url", c.Webhook.URL}, {"teams.webhook_url", c.Teams.WebhookURL}} {
@@ -209,7 +204,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Slack.BotToken != "" && c.Slack.Channel == "" {
-		return keyError("slack.channel", "required with slack.bot_token")
+		return config.KeyError("slack.channel", "required with slack.bot_token")
 	}
 	if err := c.checkActions(); err != nil {
 		return err
@@ -218,46 +213,46 @@ func (c *Config) Validate() error {
 		switch strings.ToLower(sev) {
 		case "critical", "high", "medium", "low", "info":
 		default:
-			return keyError("slack.routes", "unknown severity %q (critical, high, medium, low, info)", sev)
+			return config.KeyError("slack.routes", "unknown severity %q (critical, high, medium, low, info)", sev)
 		}
 	}
 	switch {
 	case c.Slack.RatePerSecond < 0:
-		return keyError("slack.rate_per_second", "must be >= 0, got %g", c.Slack.RatePerSecond)
+		return config.KeyError("slack.rate_per_second", "must be >= 0, got %g", c.Slack.RatePerSecond)
 	case c.Slack.OverflowAfter < 0:
-		return keyError("slack.overflow_after", "must be >= 0, got %s", c.Slack.OverflowAfter)
+		return config.KeyError("slack.overflow_after", "must be >= 0, got %s", c.Slack.OverflowAfter)
 	case c.Slack.Timeout <= 0:
-		return keyError("slack.timeout", "must be > 0, got %s", c.Slack.Timeout)
+		return config.KeyError("slack.timeout", "must be > 0, got %s", c.Slack.Timeout)
 	}
 	if err := c.Group.Validate(); err != nil {
 		return err
 	}
 	switch {
 	case c.Retry.BackoffMin <= 0:
-		return keyError("retry.backoff_min", "must be > 0, got %s", c.Retry.BackoffMin)
+		return config.KeyError("retry.backoff_min", "must be > 0, got %s", c.Retry.BackoffMin)
 	case c.Retry.BackoffMax < c.Retry.BackoffMin:
-		return keyError("retry.backoff_max", "must be >= retry.backoff_min (%s), got %s", c.Retry.BackoffMin, c.Retry.BackoffMax)
+		return config.KeyError("retry.backoff_max", "must be >= retry.backoff_min (%s), got %s", c.Retry.BackoffMin, c.Retry.BackoffMax)
 	case c.Retry.MaxRetryAfter <= 0:
-		return keyError("retry.max_retry_after", "must be > 0, got %s", c.Retry.MaxRetryAfter)
+		return config.KeyError("retry.max_retry_after", "must be > 0, got %s", c.Retry.MaxRetryAfter)
 	case c.Consumer.MaxInFlight <= 0:
-		return keyError("consumer.max_in_flight", "must be > 0, got %d", c.Consumer.MaxInFlight)
+		return config.KeyError("consumer.max_in_flight", "must be > 0, got %d", c.Consumer.MaxInFlight)
 	case c.Consumer.CommitInterval <= 0:
-		return keyError("consumer.commit_interval", "must be > 0, got %s", c.Consumer.CommitInterval)
+		return config.KeyError("consumer.commit_interval", "must be > 0, got %s", c.Consumer.CommitInterval)
 	case c.Consumer.StartOffset != "earliest" && c.Consumer.StartOffset != "latest":
-		return keyError("consumer.start_offset", "%q is not earliest or latest", c.Consumer.StartOffset)
+		return config.KeyError("consumer.start_offset", "%q is not earliest or latest", c.Consumer.StartOffset)
 	case c.Consumer.HeartbeatInterval <= 0:
-		return keyError("consumer.heartbeat_interval", "must be > 0, got %s", c.Consumer.HeartbeatInterval)
+		return config.KeyError("consumer.heartbeat_interval", "must be > 0, got %s", c.Consumer.HeartbeatInterval)
 	case c.Consumer.SessionTimeout < 3*c.Consumer.HeartbeatInterval:
-		return keyError("consumer.session_timeout", "must be at least 3 × consumer.heartbeat_interval (%s), got %s", c.Consumer.HeartbeatInterval, c.Consumer.SessionTimeout)
+		return config.KeyError("consumer.session_timeout", "must be at least 3 × consumer.heartbeat_interval (%s), got %s", c.Consumer.HeartbeatInterval, c.Consumer.SessionTimeout)
 	case c.Consumer.ShutdownGrace <= 0:
-		return keyError("consumer.shutdown_grace", "must be > 0, got %s", c.Consumer.ShutdownGrace)
+		return config.KeyError("consumer.shutdown_grace", "must be > 0, got %s", c.Consumer.ShutdownGrace)
 	}
 	if err := c.consumerConfig().Validate(); err != nil {
 		return fmt.Errorf("consumer: %w", err)
 	}
 	if err := c.Writer.Validate(); err != nil {
 		key, msg, _ := strings.Cut(err.Error(), ": ") // "batch_size: must be ≥ 1"
-		return keyError("writer."+key, "%s", msg)
+		return config.KeyError("writer."+key, "%s", msg)
 	}
 	return nil
 }

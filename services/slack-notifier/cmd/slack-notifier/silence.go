@@ -40,7 +40,7 @@ type silenceConfig struct {
 
 func (c *silenceConfig) Validate() error {
 	if c.SilencesTopic == "" {
-		return keyError("silences_topic", "required")
+		return config.KeyError("silences_topic", "required")
 	}
 	return c.Kafka.Validate()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/logwarden/logwarden/pkg/clock"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
+	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/log-producer/internal/generator"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
@@ -97,7 +98,7 @@ func (gs *Generator) Run(ctx context.Context, pub source.Publisher) error {
 	if err != nil {
 		return fmt.Errorf("generator: %w", err)
 	}
-	pctx, cancel := source.Grace(ctx, 5*time.Second)
+	pctx, cancel := obs.GraceContext(ctx, 5*time.Second)
 	defer cancel()
 
 	sent := 0

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
@@ -50,7 +51,7 @@ func (s *Stdin) Run(ctx context.Context, pub source.Publisher) error {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 5 * time.Second
 	}
-	pctx, cancel := source.Grace(ctx, cfg.Grace)
+	pctx, cancel := obs.GraceContext(ctx, cfg.Grace)
 	defer cancel()
 	g := &gate{}
 	done := make(chan error, 1)

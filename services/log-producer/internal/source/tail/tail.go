@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/logwarden/logwarden/pkg/obs"
 	"github.com/logwarden/logwarden/services/log-producer/internal/source"
 )
 
@@ -118,7 +119,7 @@ func (*Tailer) Name() string { return "file" }
 // gets Config.Grace to be acknowledged and recorded.
 func (t *Tailer) Run(ctx context.Context, pub source.Publisher) error {
 	t.pub = pub
-	pctx, cancel := source.Grace(ctx, t.cfg.Grace)
+	pctx, cancel := obs.GraceContext(ctx, t.cfg.Grace)
 	defer cancel()
 	defer t.Close()
 	tick := time.NewTicker(t.cfg.PollInterval)
