@@ -168,7 +168,7 @@ func TestRedactURL(t *testing.T) {
 			"https://x.logic.azure.com/workflows/1/triggers/manual/paths/invoke?api-version=2016-06-01&sig=REDACTED&sv=1.0"},
 		{"https://api.example.com/hook?access_token=abc&page=2", "https://api.example.com/hook?access_token=REDACTED&page=2"},
 		{"https://api.openai.com/v1/chat/completions", "https://api.openai.com/v1/chat/completions"},
-		{"http://us er:p4ss@host/", "http://REDACTED@host/"}, // does not parse: userinfo masked anyway
+		{"http://us er:p4ss@host/", "http://REDACTED@host/"},        // does not parse: userinfo masked anyway
 		{"https://user:pa?ss@host/v1", "https://REDACTED?REDACTED"}, // does not parse: blunt,
 		{"https://user:pa#ss@host/v1", "https://REDACTED?REDACTED"},
 		{"https://user:p@ss@host/v1", "https://REDACTED@host/v1"},

@@ -150,4 +150,3 @@ func (c *Config) Validate() error {
 		config.Keyed("", c.Engine().Validate()), c.OpenAI.Validate())
 	return errors.Join(errs...)
 }
-
