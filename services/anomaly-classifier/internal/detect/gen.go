@@ -1,18 +1,24 @@
 package detect
 
+import (
+	"cmp"
+	"maps"
+	"slices"
+)
+
 // Gen is a map bounded to about Max keys that forgets the least recently used
 // ones: two generations, lookups promote a key from the old generation to the new,
 // and when the new one holds Max/2 keys the old one is dropped. Cheaper than a list
 // (no per-key pointers), and a key used within the last Max/2 insertions is never
 // lost. Not safe for concurrent use.
-type Gen[K comparable, V any] struct {
+type Gen[K cmp.Ordered, V any] struct {
 	max      int
 	cur, old map[K]V
 	evicted  int
 }
 
 // NewGen returns a map of at most about max keys (max ≥ 2).
-func NewGen[K comparable, V any](max int) *Gen[K, V] {
+func NewGen[K cmp.Ordered, V any](max int) *Gen[K, V] {
 	max = max / 2 * 2
 	if max < 2 {
 		max = 2
@@ -72,16 +78,15 @@ func (g *Gen[K, V]) Len() int { return len(g.cur) + len(g.old) }
 // Evicted is the number of keys forgotten so far to stay within the bound.
 func (g *Gen[K, V]) Evicted() int { return g.evicted }
 
-// All calls fn for every key, older generation first, until fn returns false.
+// All calls fn for every key, older generation first and each generation in key order,
+// until fn returns false. The order is deterministic, so snapshots of equal state are
+// equal and findings raised while walking (rate drops, silences) come in a stable order.
 func (g *Gen[K, V]) All(fn func(K, V) bool) {
-	for k, v := range g.old {
-		if !fn(k, v) {
-			return
-		}
-	}
-	for k, v := range g.cur {
-		if !fn(k, v) {
-			return
+	for _, gen := range []map[K]V{g.old, g.cur} {
+		for _, k := range slices.Sorted(maps.Keys(gen)) {
+			if !fn(k, gen[k]) {
+				return
+			}
 		}
 	}
 }
