@@ -54,19 +54,6 @@ func defaultConfig() Config {
 	}
 }
 
-// loadConfig reads the configuration of `log-producer [run]`.
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
-	cfg := defaultConfig()
-	rest, err := config.Load(&cfg, config.Options{Name: "log-producer", Args: args, Getenv: getenv, Usage: stderr})
-	if err != nil {
-		return nil, err
-	}
-	if len(rest) > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (commands: run, generate)", rest[0])
-	}
-	return &cfg, nil
-}
-
 // Validate names the key of the first bad setting: "key (ENV_NAME): message".
 func (c *Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {

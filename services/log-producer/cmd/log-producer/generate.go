@@ -9,15 +9,13 @@ import (
 	"os"
 	"strings"
 
+	"github.com/logwarden/logwarden/pkg/config"
 	"github.com/logwarden/logwarden/services/log-producer/internal/dataset"
 	"github.com/logwarden/logwarden/services/log-producer/internal/generator"
 )
 
-// errHelp is returned after usage was printed on request (-h): exit 0.
-var errHelp = flag.ErrHelp
-
-// generate is `log-producer generate --out DIR …`: a labelled dataset, no Kafka.
-func generate(ctx context.Context, args []string, stderr io.Writer) error {
+// runGenerate is `log-producer generate --out DIR …`: a labelled dataset, no Kafka.
+func runGenerate(ctx context.Context, args []string, _ func(string) string, _ io.Reader, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("log-producer generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "directory to write lines.log, labels.jsonl and meta.json to (required)")
@@ -31,6 +29,9 @@ func generate(ctx context.Context, args []string, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config.ErrHelp // usage printed on request: exit 0
+		}
 		return err
 	}
 	if fs.NArg() > 0 {

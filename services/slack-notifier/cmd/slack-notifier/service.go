@@ -63,9 +63,7 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("logger: %w", err)
 	}
 	defer func() { _ = log.Sync() }()
-	o := cfg.Options(newSink(cfg, stdout))
-	o.Log = log
-	return service.Run(ctx, o)
+	return service.Run(ctx, cfg.Options(newSink(cfg, stdout)), log)
 }
 
 // exampleRef is the ref `render --buttons` shows (a real message gets a random one).

@@ -42,7 +42,6 @@ type Options struct {
 	// RestartDelay is the pause before a failed consumer or table reader is replaced (0: 2 s).
 	RestartDelay time.Duration
 	Clock        clock.Clock
-	Log          *zap.Logger
 }
 
 // ActionsOptions turn the buttons on: Acknowledge, Silence 1h / 24h, Not an issue.
@@ -81,8 +80,7 @@ type actionSink interface {
 // fresh pipeline: unacknowledged alerts come back from Kafka. The silences (and, with
 // actions, the action targets) are read to their end before the first alert. It
 // returns nil after a clean stop.
-func Run(ctx context.Context, o Options) error {
-	log := o.Log
+func Run(ctx context.Context, o Options, log *zap.Logger) error {
 	if log == nil {
 		log = zap.NewNop()
 	}

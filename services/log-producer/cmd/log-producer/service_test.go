@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/logwarden/logwarden/pkg/config"
 )
 
 func noEnv(string) string { return "" }
@@ -58,7 +60,7 @@ func TestGenerateArguments(t *testing.T) {
 		})
 	}
 	var stderr bytes.Buffer
-	if err := run(context.Background(), []string{"generate", "-h"}, noEnv, nil, &bytes.Buffer{}, &stderr); !errors.Is(err, errHelp) ||
+	if err := run(context.Background(), []string{"generate", "-h"}, noEnv, nil, &bytes.Buffer{}, &stderr); !errors.Is(err, config.ErrHelp) ||
 		!strings.Contains(stderr.String(), "usage: log-producer generate") {
 		t.Fatalf("-h: %v, %q", err, stderr.String())
 	}
