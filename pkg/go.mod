@@ -15,6 +15,8 @@ require (
 
 require github.com/cenkalti/backoff/v5 v5.0.3
 
+require github.com/planetscale/vtprotobuf v0.6.0
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -41,4 +43,7 @@ require (
 	golang.org/x/text v0.28.0 // indirect
 )
 
-tool google.golang.org/protobuf/cmd/protoc-gen-go
+tool (
+	github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto
+	google.golang.org/protobuf/cmd/protoc-gen-go
+)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates pkg/logwardenpb from proto/logwarden/v1 with Debian's protoc and the
-# protoc-gen-go version pinned by pkg/go.mod (its `tool` directive).
+# protoc-gen-go and protoc-gen-go-vtproto versions pinned by pkg/go.mod (its `tool`
+# directives): *.pb.go (types, reflection) and *_vtproto.pb.go (MarshalVT, UnmarshalVT,
+# SizeVT without reflection, for the hot paths).
 #   scripts/proto.sh          regenerate in place
 #   scripts/proto.sh check    fail when the committed code differs from a fresh generation
 set -euo pipefail
@@ -19,6 +21,7 @@ fi
 
 mkdir -p .cache/bin
 (cd pkg && GOWORK=off go build -o "$root/.cache/bin/protoc-gen-go" google.golang.org/protobuf/cmd/protoc-gen-go)
+(cd pkg && GOWORK=off go build -o "$root/.cache/bin/protoc-gen-go-vtproto" github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto)
 
 out=pkg/logwardenpb
 if [ "${1:-}" = check ]; then
@@ -27,7 +30,10 @@ if [ "${1:-}" = check ]; then
 fi
 gen() {
   protoc --plugin=protoc-gen-go="$root/.cache/bin/protoc-gen-go" \
-    -I proto --go_out="$1" --go_opt=paths=source_relative proto/logwarden/v1/*.proto
+    --plugin=protoc-gen-go-vtproto="$root/.cache/bin/protoc-gen-go-vtproto" \
+    -I proto --go_out="$1" --go_opt=paths=source_relative \
+    --go-vtproto_out="$1" --go-vtproto_opt=paths=source_relative,features=marshal+unmarshal+unmarshal_unsafe+size \
+    proto/logwarden/v1/*.proto
 }
 if [ "${1:-}" = check ]; then
   gen "$out"

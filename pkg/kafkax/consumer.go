@@ -36,7 +36,7 @@ func DefaultConsumerConfig(group string, topics ...string) ConsumerConfig {
 	return ConsumerConfig{
 		GroupID:           group,
 		Topics:            topics,
-		BatchSize:         500,
+		BatchSize:         2000,
 		Linger:            5 * time.Millisecond,
 		MaxInFlight:       10000,
 		StartOffset:       "earliest",
@@ -175,25 +175,65 @@ func (c *Consumer) Close() error {
 }
 
 // Run fetches batches and hands them to h until ctx is cancelled. For each batch: h, then
-// h's outputs written with acks=all, then the batch committed. On cancel it finishes the
-// batch in hand (within ShutdownGrace), commits it, leaves the group and returns nil.
+// h's outputs written with acks=all, then the batch committed. Writing and committing a
+// batch overlap with handling the next one (at most one batch is being written while one
+// is handled; commits stay in order): the round trips to the brokers do not stall the
+// handler. On cancel it finishes the batches in hand (within ShutdownGrace), commits them,
+// leaves the group and returns nil. A handler error, or outputs that cannot be written,
+// stop it: what was not committed is redelivered.
 func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
 	defer c.Close()
+	type written struct{ batch, outs []Message }
+	toWrite := make(chan written) // unbuffered: handing over waits until the previous batch is done
+	wdone := make(chan error, 1)
+	go func() { // owned by Run: toWrite is closed and wdone awaited before Run returns
+		var err error
+		for w := range toWrite {
+			if err != nil {
+				continue // stopping: nothing more is written or committed
+			}
+			wctx, cancel := obs.GraceContext(ctx, c.cfg.ShutdownGrace)
+			if err = c.writeOutputs(wctx, w.outs); err == nil {
+				c.commit(wctx, lastPerPartition(w.batch))
+			}
+			cancel()
+			if err != nil {
+				wdone <- err
+			}
+		}
+		close(wdone)
+	}()
+	stop := func(err error) error {
+		close(toWrite)
+		if werr := <-wdone; werr != nil && err == nil {
+			err = werr
+		}
+		return err
+	}
 	for {
 		batch, ferr := c.fetchBatch(ctx)
 		if len(batch) > 0 {
-			wctx, cancel := obs.GraceContext(ctx, c.cfg.ShutdownGrace)
-			err := c.process(wctx, h, batch)
+			hctx, cancel := obs.GraceContext(ctx, c.cfg.ShutdownGrace)
+			start := time.Now()
+			outs, err := h(hctx, batch)
+			c.metrics.handled(time.Since(start))
 			cancel()
 			if err != nil {
+				return stop(fmt.Errorf("handle %d messages from %s (first %s): %w", len(batch), batch[0].Topic, batch[0], err))
+			}
+			select {
+			case toWrite <- written{batch, outs}:
+			case err := <-wdone:
+				close(toWrite)
+				<-wdone // closed once the writer left
 				return err
 			}
 		}
 		if ferr != nil {
 			if ctx.Err() != nil {
-				return nil
+				return stop(nil)
 			}
-			return fmt.Errorf("fetch from %v: %w", c.cfg.Topics, ferr)
+			return stop(fmt.Errorf("fetch from %v: %w", c.cfg.Topics, ferr))
 		}
 	}
 }
@@ -227,7 +267,6 @@ func (c *Consumer) fetchBatch(ctx context.Context) ([]Message, error) {
 	}
 	batch := make([]Message, 0, c.cfg.BatchSize)
 	batch = append(batch, fromKafka(km))
-	c.metrics.fetched(batch[0])
 	if c.cfg.BatchSize > 1 {
 		lctx, cancel := context.WithTimeout(ctx, c.cfg.Linger)
 		for len(batch) < c.cfg.BatchSize {
@@ -235,27 +274,12 @@ func (c *Consumer) fetchBatch(ctx context.Context) ([]Message, error) {
 			if err != nil {
 				break // linger over, or stopping: the next fetch reports real errors
 			}
-			m := fromKafka(km)
-			c.metrics.fetched(m)
-			batch = append(batch, m)
+			batch = append(batch, fromKafka(km))
 		}
 		cancel()
 	}
+	c.metrics.fetchedBatch(batch)
 	return batch, nil
-}
-
-func (c *Consumer) process(ctx context.Context, h BatchHandler, batch []Message) error {
-	start := time.Now()
-	outs, err := h(ctx, batch)
-	c.metrics.handled(time.Since(start))
-	if err != nil {
-		return fmt.Errorf("handle %d messages from %s (first %s): %w", len(batch), batch[0].Topic, batch[0], err)
-	}
-	if err := c.writeOutputs(ctx, outs); err != nil {
-		return err
-	}
-	c.commit(ctx, lastPerPartition(batch))
-	return nil
 }
 
 // writeOutputs retries until the outputs are written or ctx ends: a broker restart delays

@@ -118,3 +118,78 @@ func TestConfigErrorsNeverShowThePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestEncoderMessagesStayIntact: messages of one batch share the encoder's buffer; each
+// keeps its own key, value and id after the buffer grew many times over, and appending
+// to one message's bytes never reaches into the next.
+func TestEncoderMessagesStayIntact(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	e := NewEncoder(now, 1, 8) // far too small: the buffer and headers must grow
+	var msgs []Message
+	var evs []*logwardenpb.LogEvent
+	for i := range 300 {
+		ev := &logwardenpb.LogEvent{Id: strings.Repeat("i", i%17) + "x", Raw: strings.Repeat("r", i), User: "u"}
+		m, err := e.Message("logs.raw", strings.Repeat("k", i%5), ev.GetId(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, evs = append(msgs, m), append(evs, ev)
+	}
+	a := &logwardenpb.Alert{Id: "a1"}
+	am, err := e.Message("alerts", "e", "a1", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = append(msgs[0].Value, 0xff) // must not overwrite msgs[1]'s bytes
+	_ = append(msgs[0].Key, 'z')
+	for i, m := range msgs {
+		got := &logwardenpb.LogEvent{}
+		if err := proto.Unmarshal(m.Value, got); err != nil || !proto.Equal(got, evs[i]) {
+			t.Fatalf("message %d: value does not round-trip: %v %v", i, got, err)
+		}
+		if string(m.Key) != strings.Repeat("k", i%5) || m.Header(HeaderEventID) != evs[i].GetId() ||
+			m.Header(HeaderSchema) != "logwarden.v1.LogEvent" || m.Header(HeaderContentType) != ContentTypeProtobuf {
+			t.Fatalf("message %d: key %q headers %v", i, m.Key, m.Headers)
+		}
+		if at, ok := m.ProducedAt(); !ok || !at.Equal(now) {
+			t.Fatalf("message %d: produced at %v %v", i, at, ok)
+		}
+	}
+	if am.Header(HeaderSchema) != "logwarden.v1.Alert" || am.Topic != "alerts" {
+		t.Fatalf("alert message: %v", am.Headers)
+	}
+}
+
+// BenchmarkEncode: one 500-message batch of LogEvents, each message on its own
+// (NewProtoMessage) and through one Encoder.
+func BenchmarkEncode(b *testing.B) {
+	evs := make([]*logwardenpb.LogEvent, 500)
+	for i := range evs {
+		evs[i] = &logwardenpb.LogEvent{Id: "01JDBENCH00000000000000000" + string(rune('a'+i%26)), Raw: "[24/Nov/2026 09:00:00] 10.0.0.7 user042 accessed file '/srv/data/r1.csv'",
+			User: "user042", Ip: "10.0.0.7", Action: "file_access", Target: "/srv/data/r1.csv", Source: "stdin",
+			Fields: map[string]string{"parse.format": "tutorial"}}
+	}
+	b.Run("NewProtoMessage", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, ev := range evs {
+				if _, err := NewProtoMessage("logs.raw", ev.User, ev.Id, ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "msgs/s")
+	})
+	b.Run("Encoder", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			e := NewEncoder(time.Now(), len(evs), 200)
+			for _, ev := range evs {
+				if _, err := e.Message("logs.raw", ev.User, ev.Id, ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "msgs/s")
+	})
+}

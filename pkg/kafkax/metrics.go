@@ -86,6 +86,32 @@ func (m *Metrics) fetched(msg Message) {
 	}
 }
 
+// fetchedBatch counts a batch: per topic, and the lag of each partition at its last
+// message (one metric update per topic and partition, not per message).
+func (m *Metrics) fetchedBatch(batch []Message) {
+	if m == nil || len(batch) == 0 {
+		return
+	}
+	type tp struct {
+		topic string
+		part  int
+	}
+	last := make(map[tp]Message, 8)
+	count := make(map[string]int, 1)
+	for _, msg := range batch {
+		count[msg.Topic]++
+		last[tp{msg.Topic, msg.Partition}] = msg
+	}
+	for topic, n := range count {
+		m.consumed.WithLabelValues(topic).Add(float64(n))
+	}
+	for _, msg := range last {
+		if msg.HighWaterMark > 0 {
+			m.lag.WithLabelValues(msg.Topic, strconv.Itoa(msg.Partition)).Set(float64(msg.HighWaterMark - msg.Offset - 1))
+		}
+	}
+}
+
 func (m *Metrics) fetchFailed() {
 	if m == nil {
 		return

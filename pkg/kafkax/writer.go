@@ -15,11 +15,13 @@ import (
 	"github.com/logwarden/logwarden/pkg/retry"
 )
 
-// WriterConfig tunes the producer. The defaults favour latency (a few ms of linger, never
-// kafka-go's 1 s BatchTimeout) while still batching under load.
+// WriterConfig tunes the producer. Every Write is synchronous and already a batch, so by
+// default its messages are sent at once (linger 0: one produce request per partition per
+// Write, never kafka-go's 1 s BatchTimeout); a linger lets concurrent Writes share
+// produce requests at the cost of that much latency.
 type WriterConfig struct {
 	BatchSize    int           `mapstructure:"batch_size" desc:"max messages per produce request per partition"`
-	Linger       time.Duration `mapstructure:"linger" desc:"how long a partial batch waits for more messages"`
+	Linger       time.Duration `mapstructure:"linger" desc:"how long a partial batch waits for more messages from concurrent writes (0: sent at once)"`
 	BatchBytes   int64         `mapstructure:"batch_bytes" desc:"max bytes per produce request per partition; capped below each topic's max.message.bytes"`
 	WriteTimeout time.Duration `mapstructure:"write_timeout" desc:"timeout of one produce request"`
 	MaxAttempts  int           `mapstructure:"max_attempts" desc:"attempts per write before it fails"`
@@ -30,11 +32,11 @@ type WriterConfig struct {
 func DefaultWriterConfig() WriterConfig {
 	return WriterConfig{
 		BatchSize:    1000,
-		Linger:       2 * time.Millisecond,
+		Linger:       0,
 		BatchBytes:   4 << 20,
 		WriteTimeout: 10 * time.Second,
 		MaxAttempts:  5,
-		Compression:  "none",
+		Compression:  "lz4",
 	}
 }
 
@@ -270,6 +272,9 @@ func (w *Writer) topicWriter(ctx context.Context, topic string) (*topicWriter, e
 
 func (w *Writer) newTopicWriter(topic string, limit int) *topicWriter {
 	tw := &topicWriter{topic: topic, limit: limit, max: w.batchBytes(limit)}
+	// kafka-go reads 0 as its 1 s default; 1 µs sends each Write's batch as soon as the
+	// Write has added its messages (it holds the partition's lock until then).
+	linger := max(w.wc.Linger, time.Microsecond)
 	tw.w = &kafka.Writer{
 		Addr: kafka.TCP(w.admin.cfg.brokers()...),
 		// Murmur2, as the Java client, so other producers keying by entity agree with us.
@@ -279,7 +284,7 @@ func (w *Writer) newTopicWriter(topic string, limit int) *topicWriter {
 		WriteBackoffMax:        1 * time.Second,
 		BatchSize:              w.wc.BatchSize,
 		BatchBytes:             tw.max,
-		BatchTimeout:           w.wc.Linger,
+		BatchTimeout:           linger,
 		ReadTimeout:            w.wc.WriteTimeout,
 		WriteTimeout:           w.wc.WriteTimeout,
 		RequiredAcks:           kafka.RequireAll,

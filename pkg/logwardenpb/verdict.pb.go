@@ -24,9 +24,11 @@ const (
 
 // Verdict is the classifier's judgement of one event, on `logs.verdicts`.
 type Verdict struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Event     *LogEvent              `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
-	Anomalous bool                   `protobuf:"varint,2,opt,name=anomalous,proto3" json:"anomalous,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event judged, copied whole (verdict_event=full); empty with verdict_event=ref,
+	// where event_ref names it instead.
+	Event     *LogEvent `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	Anomalous bool      `protobuf:"varint,2,opt,name=anomalous,proto3" json:"anomalous,omitempty"`
 	// 0 (surely normal) to 1 (surely anomalous).
 	Score      float64    `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`
 	Severity   Severity   `protobuf:"varint,4,opt,name=severity,proto3,enum=logwarden.v1.Severity" json:"severity,omitempty"`
@@ -36,7 +38,10 @@ type Verdict struct {
 	// A stage (e.g. the LLM) was unavailable; the other stages decided alone.
 	Degraded bool `protobuf:"varint,8,opt,name=degraded,proto3" json:"degraded,omitempty"`
 	// When the classifier produced the verdict.
-	ClassifiedAt  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=classified_at,json=classifiedAt,proto3" json:"classified_at,omitempty"`
+	ClassifiedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=classified_at,json=classifiedAt,proto3" json:"classified_at,omitempty"`
+	// Where the judged event is (verdict_event=ref): the record of the input topic the
+	// classifier read, and the event's id. Set only when event is not.
+	EventRef      *EventRef `protobuf:"bytes,10,opt,name=event_ref,json=eventRef,proto3" json:"event_ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -134,6 +139,84 @@ func (x *Verdict) GetClassifiedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Verdict) GetEventRef() *EventRef {
+	if x != nil {
+		return x.EventRef
+	}
+	return nil
+}
+
+// EventRef names one event by its record: a consumer that needs the whole event reads it
+// from topic/partition/offset (the input topic keeps it as long as its retention does).
+type EventRef struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Topic     string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset    int64                  `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	// The event's id (LogEvent.id), as in the record's lw-event-id header.
+	Id            string `protobuf:"bytes,4,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventRef) Reset() {
+	*x = EventRef{}
+	mi := &file_logwarden_v1_verdict_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventRef) ProtoMessage() {}
+
+func (x *EventRef) ProtoReflect() protoreflect.Message {
+	mi := &file_logwarden_v1_verdict_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventRef.ProtoReflect.Descriptor instead.
+func (*EventRef) Descriptor() ([]byte, []int) {
+	return file_logwarden_v1_verdict_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EventRef) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *EventRef) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *EventRef) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *EventRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 // Finding is one detector's reason to consider an event suspicious.
 type Finding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -161,7 +244,7 @@ type Finding struct {
 
 func (x *Finding) Reset() {
 	*x = Finding{}
-	mi := &file_logwarden_v1_verdict_proto_msgTypes[1]
+	mi := &file_logwarden_v1_verdict_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -173,7 +256,7 @@ func (x *Finding) String() string {
 func (*Finding) ProtoMessage() {}
 
 func (x *Finding) ProtoReflect() protoreflect.Message {
-	mi := &file_logwarden_v1_verdict_proto_msgTypes[1]
+	mi := &file_logwarden_v1_verdict_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -186,7 +269,7 @@ func (x *Finding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finding.ProtoReflect.Descriptor instead.
 func (*Finding) Descriptor() ([]byte, []int) {
-	return file_logwarden_v1_verdict_proto_rawDescGZIP(), []int{1}
+	return file_logwarden_v1_verdict_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Finding) GetDetector() string {
@@ -263,7 +346,7 @@ var File_logwarden_v1_verdict_proto protoreflect.FileDescriptor
 
 const file_logwarden_v1_verdict_proto_rawDesc = "" +
 	"\n" +
-	"\x1alogwarden/v1/verdict.proto\x12\flogwarden.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clogwarden/v1/log_event.proto\x1a\x1blogwarden/v1/severity.proto\"\xec\x02\n" +
+	"\x1alogwarden/v1/verdict.proto\x12\flogwarden.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clogwarden/v1/log_event.proto\x1a\x1blogwarden/v1/severity.proto\"\xa1\x03\n" +
 	"\aVerdict\x12,\n" +
 	"\x05event\x18\x01 \x01(\v2\x16.logwarden.v1.LogEventR\x05event\x12\x1c\n" +
 	"\tanomalous\x18\x02 \x01(\bR\tanomalous\x12\x14\n" +
@@ -274,7 +357,14 @@ const file_logwarden_v1_verdict_proto_rawDesc = "" +
 	"templateId\x12\x1a\n" +
 	"\btemplate\x18\a \x01(\tR\btemplate\x12\x1a\n" +
 	"\bdegraded\x18\b \x01(\bR\bdegraded\x12?\n" +
-	"\rclassified_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fclassifiedAt\"\xc0\x02\n" +
+	"\rclassified_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fclassifiedAt\x123\n" +
+	"\tevent_ref\x18\n" +
+	" \x01(\v2\x16.logwarden.v1.EventRefR\beventRef\"f\n" +
+	"\bEventRef\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x0e\n" +
+	"\x02id\x18\x04 \x01(\tR\x02id\"\xc0\x02\n" +
 	"\aFinding\x12\x1a\n" +
 	"\bdetector\x18\x01 \x01(\tR\bdetector\x12\x17\n" +
 	"\arule_id\x18\x02 \x01(\tR\x06ruleId\x12\x16\n" +
@@ -303,25 +393,27 @@ func file_logwarden_v1_verdict_proto_rawDescGZIP() []byte {
 	return file_logwarden_v1_verdict_proto_rawDescData
 }
 
-var file_logwarden_v1_verdict_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_logwarden_v1_verdict_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_logwarden_v1_verdict_proto_goTypes = []any{
 	(*Verdict)(nil),               // 0: logwarden.v1.Verdict
-	(*Finding)(nil),               // 1: logwarden.v1.Finding
-	(*LogEvent)(nil),              // 2: logwarden.v1.LogEvent
-	(Severity)(0),                 // 3: logwarden.v1.Severity
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*EventRef)(nil),              // 1: logwarden.v1.EventRef
+	(*Finding)(nil),               // 2: logwarden.v1.Finding
+	(*LogEvent)(nil),              // 3: logwarden.v1.LogEvent
+	(Severity)(0),                 // 4: logwarden.v1.Severity
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_logwarden_v1_verdict_proto_depIdxs = []int32{
-	2, // 0: logwarden.v1.Verdict.event:type_name -> logwarden.v1.LogEvent
-	3, // 1: logwarden.v1.Verdict.severity:type_name -> logwarden.v1.Severity
-	1, // 2: logwarden.v1.Verdict.findings:type_name -> logwarden.v1.Finding
-	4, // 3: logwarden.v1.Verdict.classified_at:type_name -> google.protobuf.Timestamp
-	3, // 4: logwarden.v1.Finding.severity:type_name -> logwarden.v1.Severity
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	3, // 0: logwarden.v1.Verdict.event:type_name -> logwarden.v1.LogEvent
+	4, // 1: logwarden.v1.Verdict.severity:type_name -> logwarden.v1.Severity
+	2, // 2: logwarden.v1.Verdict.findings:type_name -> logwarden.v1.Finding
+	5, // 3: logwarden.v1.Verdict.classified_at:type_name -> google.protobuf.Timestamp
+	1, // 4: logwarden.v1.Verdict.event_ref:type_name -> logwarden.v1.EventRef
+	4, // 5: logwarden.v1.Finding.severity:type_name -> logwarden.v1.Severity
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_logwarden_v1_verdict_proto_init() }
@@ -337,7 +429,7 @@ func file_logwarden_v1_verdict_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_logwarden_v1_verdict_proto_rawDesc), len(file_logwarden_v1_verdict_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

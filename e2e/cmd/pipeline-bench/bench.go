@@ -77,6 +77,7 @@ type step struct {
 	offered              int
 	accepted, classified float64
 	verdict, slack       dist
+	load                 float64 // one-minute load average when the step started
 }
 
 // tokenRE finds the sequence token the bench writes into every line.
@@ -235,6 +236,7 @@ func (b *bench) rising(ctx context.Context) ([]step, error) {
 		fmt.Fprintf(b.stderr, "step %d: %d events/s for %s…\n", i+1, rate, b.o.step)
 		const tick = 20 * time.Millisecond
 		per := max(1, rate*int(tick)/int(time.Second))
+		load := e2e.LoadAverage()
 		from := time.Now()
 		mu.Lock()
 		windows = append(windows, struct{ from, to time.Time }{from, from.Add(b.o.step)})
@@ -286,7 +288,7 @@ func (b *bench) rising(ctx context.Context) ([]step, error) {
 		// Let the step's last events through before the next one starts.
 		time.Sleep(3 * time.Second)
 		mu.Lock()
-		st := step{offered: rate, accepted: float64(accepted) / b.o.step.Seconds(),
+		st := step{offered: rate, load: load, accepted: float64(accepted) / b.o.step.Seconds(),
 			classified: float64(verdictCount[i]) / b.o.step.Seconds(), verdict: newDist(append([]time.Duration(nil), verdictLat[i]...))}
 		mu.Unlock()
 		st.slack = slackLatency(slack.Delivered(), sent, i)

@@ -21,8 +21,9 @@ type Config struct {
 	Log                    obs.LogConfig         `mapstructure:"log"`
 	HTTP                   obs.HTTPConfig        `mapstructure:"http"`
 	InputTopic             string                `mapstructure:"input_topic" desc:"topic of the log events to classify"`
-	VerdictsTopic          string                `mapstructure:"verdicts_topic" desc:"topic of the verdicts (one per event)"`
-	VerdictsEnabled        bool                  `mapstructure:"verdicts_enabled" desc:"publish a verdict for every event"`
+	VerdictsTopic          string                `mapstructure:"verdicts_topic" desc:"topic of the verdicts"`
+	Verdicts               string                `mapstructure:"verdicts" desc:"which events get a verdict on verdicts_topic: all, anomalous or off"`
+	VerdictEvent           string                `mapstructure:"verdict_event" desc:"how a verdict names its event: full (a copy of the event) or ref (input topic, partition, offset and event id)"`
 	AlertsTopic            string                `mapstructure:"alerts_topic" desc:"topic of the alerts"`
 	FeedbackTopic          string                `mapstructure:"feedback_topic" desc:"topic of people's \"not an issue\" records (Slack buttons), read to its end at start: accepted patterns stop alerting (empty: off)"`
 	GroupID                string                `mapstructure:"group_id" desc:"consumer group id"`
@@ -66,7 +67,8 @@ func DefaultConfig() Config {
 		HTTP:                   obs.HTTPConfig{Addr: ":8082"},
 		InputTopic:             "logs.raw",
 		VerdictsTopic:          "logs.verdicts",
-		VerdictsEnabled:        true,
+		Verdicts:               service.VerdictsAll,
+		VerdictEvent:           service.VerdictEventFull,
 		AlertsTopic:            "alerts",
 		FeedbackTopic:          "logwarden.feedback",
 		GroupID:                "anomaly-classifier",
@@ -105,7 +107,7 @@ func (c *Config) ConsumerConfig() kafkax.ConsumerConfig {
 func (c *Config) Service(reload <-chan os.Signal) service.Config {
 	return service.Config{
 		Kafka: c.Kafka, HTTP: c.HTTP, Consumer: c.ConsumerConfig(), Writer: c.Writer,
-		Topics:     service.Topics{Verdicts: c.VerdictsTopic, VerdictsEnabled: c.VerdictsEnabled, Alerts: c.AlertsTopic},
+		Topics:     service.Topics{Verdicts: c.VerdictsTopic, VerdictsMode: c.Verdicts, VerdictEvent: c.VerdictEvent, Alerts: c.AlertsTopic},
 		Partitions: c.TopicPartitions, ReplicationFactor: c.TopicReplicationFactor,
 		Engine: c.Engine(), LLM: c.OpenAI, ReplayEvents: c.ReplayEvents, DedupEvents: c.DedupEvents,
 		RulesPoll: c.RulesPoll, Reload: reload, StateFile: c.StateFile, StateSaveInterval: c.StateSaveInterval,
@@ -124,8 +126,18 @@ func (c *Config) Validate() error {
 			bad(k.key, "must not be empty")
 		}
 	}
-	if c.VerdictsEnabled && c.VerdictsTopic == "" {
-		bad("verdicts_topic", "must not be empty when verdicts_enabled is true")
+	switch c.Verdicts {
+	case service.VerdictsAll, service.VerdictsAnomalous, service.VerdictsOff:
+	default:
+		bad("verdicts", "%q is not one of all, anomalous, off", c.Verdicts)
+	}
+	switch c.VerdictEvent {
+	case service.VerdictEventFull, service.VerdictEventRef:
+	default:
+		bad("verdict_event", "%q is not one of full, ref", c.VerdictEvent)
+	}
+	if c.Verdicts != service.VerdictsOff && c.VerdictsTopic == "" {
+		bad("verdicts_topic", "must not be empty unless verdicts is off")
 	}
 	if c.TopicPartitions < 1 {
 		bad("topic_partitions", "%d, want ≥ 1", c.TopicPartitions)

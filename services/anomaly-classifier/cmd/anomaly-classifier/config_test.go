@@ -40,9 +40,9 @@ func TestConfigLoad(t *testing.T) {
 		check   func(*Config) error
 		wantErr string
 	}{
-		{"env", nil, map[string]string{"INPUT_TOPIC": "in", "CONSUMER_BATCH_SIZE": "7", "VERDICTS_ENABLED": "false", "RULES_DIR": "/r", "OPENAI_API_KEY": "k"},
+		{"env", nil, map[string]string{"INPUT_TOPIC": "in", "CONSUMER_BATCH_SIZE": "7", "VERDICTS": "anomalous", "VERDICT_EVENT": "ref", "RULES_DIR": "/r", "OPENAI_API_KEY": "k"},
 			func(c *Config) error {
-				if c.InputTopic != "in" || c.Consumer.BatchSize != 7 || c.VerdictsEnabled || c.Engine().RulesDir != "/r" || !c.OpenAI.Enabled() {
+				if c.InputTopic != "in" || c.Consumer.BatchSize != 7 || c.Verdicts != "anomalous" || c.VerdictEvent != "ref" || c.Engine().RulesDir != "/r" || !c.OpenAI.Enabled() {
 					return fmt.Errorf("%+v", c)
 				}
 				return nil
@@ -59,6 +59,9 @@ func TestConfigLoad(t *testing.T) {
 		{"bad consumer offset", nil, map[string]string{"CONSUMER_START_OFFSET": "middle"}, nil, "consumer.start_offset (CONSUMER_START_OFFSET): "},
 		{"bad writer", nil, map[string]string{"WRITER_BATCH_SIZE": "0"}, nil, "writer.batch_size (WRITER_BATCH_SIZE): "},
 		{"empty http addr", []string{"--http-addr", ""}, nil, nil, "http.addr (HTTP_ADDR): "},
+		{"bad verdicts mode", nil, map[string]string{"VERDICTS": "some"}, nil, "verdicts (VERDICTS): \"some\" is not one of all, anomalous, off"},
+		{"bad verdict event", nil, map[string]string{"VERDICT_EVENT": "copy"}, nil, "verdict_event (VERDICT_EVENT): "},
+		{"retired verdicts_enabled", nil, map[string]string{"VERDICTS_ENABLED": "false"}, nil, "verdicts_enabled (VERDICTS_ENABLED): replaced by verdicts (VERDICTS)"},
 		{"bad dedup", nil, map[string]string{"DEDUP_EVENTS": "-1"}, nil, "dedup_events (DEDUP_EVENTS): "},
 		{"bad llm knob", nil, map[string]string{"OPENAI_BATCH_SIZE": "0"}, nil, "openai.batch_size (OPENAI_BATCH_SIZE): "},
 		{"typo in YAML rejected", []string{"--config", typo}, nil, nil, "input_topik"},

@@ -15,6 +15,11 @@ import (
 
 // loadConfig reads the service configuration (flags > env > .env > YAML > defaults).
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	if getenv != nil && getenv("VERDICTS_ENABLED") != "" {
+		// Read no longer, it would be ignored silently: a deployment with verdicts off would
+		// start writing every verdict again.
+		return nil, fmt.Errorf("verdicts_enabled (VERDICTS_ENABLED): replaced by verdicts (VERDICTS): all, anomalous or off")
+	}
 	cfg := DefaultConfig()
 	rest, err := config.Load(&cfg, config.Options{Name: "anomaly-classifier run", Args: args, Getenv: getenv, Usage: stderr})
 	if err != nil {

@@ -3,10 +3,13 @@ package decode
 import (
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/logparse"
@@ -203,11 +206,19 @@ func BenchmarkDecode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// As log-producer writes it: parsed, with times and the parser's fields.
+	parsed := &logwardenpb.LogEvent{Id: "01JDPROTOEVENT0000000000AB", Source: "stdin", ReceivedAt: timestamppb.New(recTime)}
+	logparse.New(logparse.Options{}).Parse(tutorialLine, parsed)
+	ppm, err := kafkax.NewProtoMessage("logs.raw", "alice", parsed.Id, parsed)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		m    kafkax.Message
 	}{
 		{"proto", pm},
+		{"proto-parsed", ppm},
 		{"json", rec(`{"date":1764000000.5,"log":"` + tutorialLine + `","file":"/var/log/app.log"}`)},
 		{"text", rec(tutorialLine)},
 	} {
@@ -247,5 +258,58 @@ func TestJSONShipperLevel(t *testing.T) {
 				t.Fatalf("level %v, want %v", ev.Level, c.want)
 			}
 		})
+	}
+}
+
+// TestProtoRefusesInvalidUTF8: every string of a LogEvent (fields and label included) with
+// bytes that are not UTF-8 makes the record a dead letter, as proto3 requires; a string
+// field added to LogEvent and not checked fails here.
+func TestProtoRefusesInvalidUTF8(t *testing.T) {
+	const bad = "ok\xff\xfe"
+	var paths []string
+	set := func(m protoreflect.Message, prefix string) {
+		fields := m.Descriptor().Fields()
+		for i := range fields.Len() {
+			fd := fields.Get(i)
+			switch {
+			case fd.IsMap():
+				paths = append(paths, prefix+string(fd.Name()))
+			case fd.Kind() == protoreflect.StringKind:
+				paths = append(paths, prefix+string(fd.Name()))
+			}
+		}
+	}
+	set((&logwardenpb.LogEvent{}).ProtoReflect(), "")
+	set((&logwardenpb.Label{}).ProtoReflect(), "label.")
+	p := logparse.New(logparse.Options{})
+	for _, path := range paths {
+		t.Run(path, func(t *testing.T) {
+			ev := &logwardenpb.LogEvent{Id: "01JDPROTOEVENT0000000000AA", Raw: tutorialLine, Label: &logwardenpb.Label{},
+				Fields: map[string]string{logparse.FieldFormat: "tutorial"}}
+			r := ev.ProtoReflect()
+			name := path
+			if rest, ok := strings.CutPrefix(path, "label."); ok {
+				r, name = ev.Label.ProtoReflect(), rest
+			}
+			fd := r.Descriptor().Fields().ByName(protoreflect.Name(name))
+			if fd.IsMap() {
+				ev.Fields["k"] = bad
+			} else {
+				r.Set(fd, protoreflect.ValueOfString(bad))
+			}
+			b, err := ev.MarshalVT() // proto.Marshal would refuse it: another producer might not
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := rec("")
+			m.Value = b
+			m.Headers = []kafkax.Header{{Key: kafkax.HeaderSchema, Value: []byte(logEventSchema)}}
+			if err := New(p).Decode(m, &logwardenpb.LogEvent{}); !errors.Is(err, ErrProtobuf) {
+				t.Fatalf("err = %v, want %v", err, ErrProtobuf)
+			}
+		})
+	}
+	if len(paths) < 10 {
+		t.Fatalf("only %d string fields found: %v", len(paths), paths)
 	}
 }

@@ -49,7 +49,7 @@ func BenchmarkServiceBroker(b *testing.B) {
 		group := kafkatest.UniqueName("ac-bench")
 		cc := kafkax.DefaultConsumerConfig(group, in)
 		o := service.Options{Kafka: cfg, Consumer: cc, Writer: kafkax.DefaultWriterConfig(),
-			Topics:     service.Topics{Verdicts: verdicts, VerdictsEnabled: true, Alerts: alerts},
+			Topics:     service.Topics{Verdicts: verdicts, Alerts: alerts},
 			Partitions: 6, ReplicationFactor: 1}
 		e := newEngine(b)
 		b.StartTimer()

@@ -48,6 +48,10 @@ func benchBatch(b *testing.B, round int) []kafkax.Message {
 }
 
 func benchHandle(b *testing.B, stage SecondOpinion, dedupEvents int) {
+	benchHandleTopics(b, topics, stage, dedupEvents)
+}
+
+func benchHandleTopics(b *testing.B, topics Topics, stage SecondOpinion, dedupEvents int) {
 	m := NewMetrics(nil)
 	h := NewHandler(newEngine(b), HandlerOptions{Topics: topics, Stage: stage, Metrics: m, DedupEvents: dedupEvents})
 	// More distinct ids than the dedup remembers (2 × 20,000 at most), so the rounds
@@ -61,9 +65,20 @@ func benchHandle(b *testing.B, stage SecondOpinion, dedupEvents int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0
+	var verdictBytes, verdicts int
 	for b.Loop() {
-		if _, err := h.Handle(ctx, batches[n%rounds]); err != nil {
+		outs, err := h.Handle(ctx, batches[n%rounds])
+		if err != nil {
 			b.Fatal(err)
+		}
+		for _, o := range outs {
+			if o.Topic == topics.Verdicts {
+				verdicts++
+				verdictBytes += len(o.Key) + len(o.Value)
+				for _, hd := range o.Headers {
+					verdictBytes += len(hd.Key) + len(hd.Value)
+				}
+			}
 		}
 		n++
 	}
@@ -72,15 +87,25 @@ func benchHandle(b *testing.B, stage SecondOpinion, dedupEvents int) {
 	}
 	b.ReportMetric(float64(n*500)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*500), "ns/event")
+	// Uncompressed bytes written to the verdicts topic (key, value, headers) per event read.
+	b.ReportMetric(float64(verdictBytes)/float64(n*500), "verdict-B/event")
+	b.ReportMetric(float64(verdicts)/float64(n*500), "verdicts/event")
 }
 
 // BenchmarkHandle is the batch handler (decode → dedup → parse → engine → LLM
-// consider → output messages) without Kafka, per 500-record batch: the LLM off,
+// consider → output messages) without Kafka, per 500-record batch: the LLM off (with
+// all verdicts copying their event, then each other verdict mode, for their CPU and
+// verdict-B/event),
 // and on against a fake model that hangs or answers 500 (the hot path never waits
 // for the model: within noise of off); the dedup at its default size, and off for
 // its cost.
 func BenchmarkHandle(b *testing.B) {
 	b.Run("llm=off", func(b *testing.B) { benchHandle(b, nil, DefaultDedupEvents) })
+	for _, v := range []struct{ mode, event string }{{VerdictsAnomalous, VerdictEventFull}, {VerdictsAll, VerdictEventRef}, {VerdictsOff, ""}} {
+		b.Run("llm=off,verdicts="+v.mode+"/"+v.event, func(b *testing.B) {
+			benchHandleTopics(b, Topics{Verdicts: "v", VerdictsMode: v.mode, VerdictEvent: v.event, Alerts: "a"}, nil, DefaultDedupEvents)
+		})
+	}
 	b.Run("llm=off,dedup=off", func(b *testing.B) { benchHandle(b, nil, 0) })
 	for _, c := range []struct {
 		name     string

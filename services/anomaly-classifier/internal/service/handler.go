@@ -35,11 +35,41 @@ type SecondOpinion interface {
 	Results() <-chan llm.Opinion
 }
 
+// Which events get a verdict on the verdicts topic (Topics.VerdictsMode).
+const (
+	VerdictsAll       = "all"       // every event (the default)
+	VerdictsAnomalous = "anomalous" // events found anomalous (an LLM upgrade that makes one anomalous included)
+	VerdictsOff       = "off"       // none: the verdicts topic is neither created nor written
+)
+
+// How a verdict names its event (Topics.VerdictEvent).
+const (
+	VerdictEventFull = "full" // a copy of the event in Verdict.event (the default)
+	VerdictEventRef  = "ref"  // Verdict.event_ref: input topic, partition, offset and event id
+)
+
 // Topics names the outputs.
 type Topics struct {
-	Verdicts        string
-	VerdictsEnabled bool
-	Alerts          string
+	Verdicts string
+	// VerdictsMode is VerdictsAll (also when empty), VerdictsAnomalous or VerdictsOff.
+	VerdictsMode string
+	// VerdictEvent is VerdictEventFull (also when empty) or VerdictEventRef.
+	VerdictEvent string
+	Alerts       string
+}
+
+// VerdictsOn reports whether any verdict is written.
+func (t Topics) VerdictsOn() bool { return t.VerdictsMode != VerdictsOff }
+
+// publishes reports whether v goes to the verdicts topic.
+func (t Topics) publishes(v *logwardenpb.Verdict) bool {
+	switch t.VerdictsMode {
+	case VerdictsOff:
+		return false
+	case VerdictsAnomalous:
+		return v.GetAnomalous()
+	}
+	return true
 }
 
 // Handler classifies batches. Handle and Reload serialise on the engine;
@@ -175,6 +205,10 @@ func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.
 			h.eng.Adopt(ev)
 		}
 		res := h.eng.ProcessFrom(ev, int32(m.Partition))
+		if h.topics.VerdictEvent == VerdictEventRef {
+			// Set before the LLM stage sees the verdict: an upgrade published later names the event too.
+			res.Verdict.EventRef = &logwardenpb.EventRef{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset, Id: ev.GetId()}
+		}
 		if h.llm != nil {
 			h.llm.Consider(res.Verdict, res.NewTemplate || res.Candidate)
 		}
@@ -305,17 +339,38 @@ func (h *Handler) takeOpinions(rs []result) []result {
 	}
 }
 
-// encode turns results into messages, in order: a dead letter, or a verdict then its alerts.
+// encode turns results into messages, in order: a dead letter, or a verdict (when the
+// verdict mode publishes it) then its alerts. The messages of one call share one
+// kafkax.Encoder.
 func (h *Handler) encode(rs []result) ([]kafkax.Message, error) {
-	outs := make([]kafkax.Message, 0, len(rs)+4)
+	n := 0
+	for _, r := range rs {
+		if r.verdict == nil {
+			n++
+			continue
+		}
+		if h.topics.publishes(r.verdict) {
+			n++
+		}
+		n += len(r.alerts)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	enc := kafkax.NewEncoder(h.now(), n, 0)
+	outs := make([]kafkax.Message, 0, n)
 	for _, r := range rs {
 		if r.verdict == nil {
 			outs = append(outs, r.dead)
 			continue
 		}
 		v := r.verdict
-		if h.topics.VerdictsEnabled {
-			m, err := kafkax.NewProtoMessage(h.topics.Verdicts, event.EntityKey(v.GetEvent()), v.GetEvent().GetId(), v)
+		if h.topics.publishes(v) {
+			pm := v
+			if h.topics.VerdictEvent == VerdictEventRef && v.GetEventRef() != nil {
+				pm = slimVerdict(v)
+			}
+			m, err := enc.Message(h.topics.Verdicts, event.EntityKey(v.GetEvent()), v.GetEvent().GetId(), pm)
 			if err != nil {
 				return nil, fmt.Errorf("verdict of event %s: %w", v.GetEvent().GetId(), err)
 			}
@@ -326,7 +381,7 @@ func (h *Handler) encode(rs []result) ([]kafkax.Message, error) {
 			if k == "" {
 				k = a.GetFingerprint()
 			}
-			m, err := kafkax.NewProtoMessage(h.topics.Alerts, k, a.GetId(), a)
+			m, err := enc.Message(h.topics.Alerts, k, a.GetId(), a)
 			if err != nil {
 				return nil, fmt.Errorf("alert %s: %w", a.GetId(), err)
 			}
@@ -334,6 +389,22 @@ func (h *Handler) encode(rs []result) ([]kafkax.Message, error) {
 		}
 	}
 	return outs, nil
+}
+
+// slimVerdict is v without its event (v.EventRef names it): a new message sharing v's
+// fields, so v itself (which the LLM stage may still read) is not touched.
+func slimVerdict(v *logwardenpb.Verdict) *logwardenpb.Verdict {
+	return &logwardenpb.Verdict{
+		EventRef:     v.EventRef,
+		Anomalous:    v.Anomalous,
+		Score:        v.Score,
+		Severity:     v.Severity,
+		Findings:     v.Findings,
+		TemplateId:   v.TemplateId,
+		Template:     v.Template,
+		Degraded:     v.Degraded,
+		ClassifiedAt: v.ClassifiedAt,
+	}
 }
 
 // OpinionAlert is the alert raised when the model finds an event anomalous that

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
@@ -21,7 +22,7 @@ import (
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
 )
 
-var topics = Topics{Verdicts: "v", VerdictsEnabled: true, Alerts: "a"}
+var topics = Topics{Verdicts: "v", Alerts: "a"}
 
 func newEngine(t testing.TB) *engine.Engine {
 	t.Helper()
@@ -57,7 +58,9 @@ func TestHandle(t *testing.T) {
 	}{
 		{"alert keyed by entity", topics, []kafkax.Message{rec(1, shadow)}, 1, 1, 0, []string{"alice"}},
 		{"normal line", topics, []kafkax.Message{rec(1, login)}, 1, 0, 0, nil},
-		{"verdicts off", Topics{Alerts: "a"}, []kafkax.Message{rec(1, shadow), rec(2, login)}, 0, 1, 0, []string{"alice"}},
+		{"verdicts off", Topics{Verdicts: "v", VerdictsMode: VerdictsOff, Alerts: "a"}, []kafkax.Message{rec(1, shadow), rec(2, login)}, 0, 1, 0, []string{"alice"}},
+		{"verdicts of anomalous events", Topics{Verdicts: "v", VerdictsMode: VerdictsAnomalous, Alerts: "a"}, []kafkax.Message{rec(1, shadow), rec(2, login)}, 1, 1, 0, []string{"alice"}},
+		{"verdicts by reference", Topics{Verdicts: "v", VerdictEvent: VerdictEventRef, Alerts: "a"}, []kafkax.Message{rec(1, shadow), rec(2, login)}, 2, 1, 0, []string{"alice"}},
 		{"garbage to DLQ, rest goes on", topics, []kafkax.Message{rec(1, "\x00\x01\x02"), rec(2, ""), rec(3, login)}, 1, 0, 2, nil},
 	}
 	for _, c := range cases {
@@ -78,6 +81,93 @@ func TestHandle(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVerdictModes: what each mode writes for an anomalous and a normal event, and that a
+// verdict by reference names the record it judged instead of copying the event.
+func TestVerdictModes(t *testing.T) {
+	shadow := rec(41, "[24/Nov/2026 09:15:02] 10.0.0.7 alice accessed file '/etc/shadow'")
+	login := rec(42, "[24/Nov/2026 09:15:03] 10.0.0.8 bob logged in successfully")
+	for _, c := range []struct {
+		mode, event string
+		anomalous   []bool // the verdicts written, in order
+	}{
+		{VerdictsAll, VerdictEventFull, []bool{true, false}},
+		{"", "", []bool{true, false}},
+		{VerdictsAnomalous, VerdictEventFull, []bool{true}},
+		{VerdictsAll, VerdictEventRef, []bool{true, false}},
+		{VerdictsAnomalous, VerdictEventRef, []bool{true}},
+		{VerdictsOff, VerdictEventFull, nil},
+	} {
+		t.Run(c.mode+"/"+c.event, func(t *testing.T) {
+			tp := Topics{Verdicts: "v", VerdictsMode: c.mode, VerdictEvent: c.event, Alerts: "a"}
+			outs, err := NewHandler(newEngine(t), HandlerOptions{Topics: tp}).Handle(context.Background(), []kafkax.Message{shadow, login})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs := byTopic(outs)["v"]
+			if len(vs) != len(c.anomalous) {
+				t.Fatalf("%d verdicts, want %d", len(vs), len(c.anomalous))
+			}
+			for i, m := range vs {
+				var v logwardenpb.Verdict
+				if err := proto.Unmarshal(m.Value, &v); err != nil {
+					t.Fatal(err)
+				}
+				if v.GetAnomalous() != c.anomalous[i] {
+					t.Errorf("verdict %d anomalous = %v", i, v.GetAnomalous())
+				}
+				id := m.Header(kafkax.HeaderEventID)
+				if c.event == VerdictEventRef {
+					want := []kafkax.Message{shadow, login}[i]
+					r := v.GetEventRef()
+					if v.GetEvent() != nil || r.GetTopic() != want.Topic || int(r.GetPartition()) != want.Partition || r.GetOffset() != want.Offset || r.GetId() != id || id == "" {
+						t.Errorf("verdict %d: event %v, ref %v (id header %q), want a reference to %s", i, v.GetEvent(), r, id, want)
+					}
+					continue
+				}
+				if v.GetEvent().GetId() != id || v.GetEventRef() != nil || v.GetEvent().GetRaw() == "" {
+					t.Errorf("verdict %d: event %v, ref %v, want the event copied", i, v.GetEvent(), v.GetEventRef())
+				}
+			}
+		})
+	}
+}
+
+// TestSlimVerdictKeepsEveryFieldButTheEvent fills every field of Verdict: a field added
+// to the proto and not copied by slimVerdict fails here.
+func TestSlimVerdictKeepsEveryFieldButTheEvent(t *testing.T) {
+	v := &logwardenpb.Verdict{}
+	r := v.ProtoReflect()
+	fields := r.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		switch {
+		case fd.IsList():
+			l := r.Mutable(fd).List()
+			l.Append(l.NewElement())
+		case fd.Message() != nil:
+			r.Mutable(fd)
+		case fd.Kind() == protoreflect.BoolKind:
+			r.Set(fd, protoreflect.ValueOfBool(true))
+		case fd.Kind() == protoreflect.DoubleKind:
+			r.Set(fd, protoreflect.ValueOfFloat64(0.5))
+		case fd.Kind() == protoreflect.EnumKind:
+			r.Set(fd, protoreflect.ValueOfEnum(1))
+		case fd.Kind() == protoreflect.StringKind:
+			r.Set(fd, protoreflect.ValueOfString("x"))
+		default:
+			t.Fatalf("field %s is of a kind this test does not fill: add it", fd.Name())
+		}
+	}
+	want := proto.Clone(v).(*logwardenpb.Verdict)
+	want.Event = nil
+	if got := slimVerdict(v); !proto.Equal(got, want) {
+		t.Fatalf("slimVerdict = %v, want %v", got, want)
+	}
+	if v.Event == nil {
+		t.Fatal("slimVerdict changed its argument")
 	}
 }
 

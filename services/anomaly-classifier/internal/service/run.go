@@ -62,7 +62,7 @@ func EnsureTopics(ctx context.Context, o Options) error {
 	for _, t := range o.Consumer.Topics {
 		names = append(names, kafkax.DLQTopic(t))
 	}
-	if o.Topics.VerdictsEnabled {
+	if o.Topics.VerdictsOn() {
 		// <verdicts>.dlq takes a verdict larger than the verdicts topic accepts.
 		names = append(names, o.Topics.Verdicts, kafkax.DLQTopic(o.Topics.Verdicts))
 	}

@@ -146,9 +146,16 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 
 // describe is the start line: topics, group, brokers, rules, the LLM stage, the ops address.
 func describe(cfg Config, stage *llm.Stage, addr string, loaded, skipped int) string {
-	verdicts := cfg.Topics.Verdicts
-	if !cfg.Topics.VerdictsEnabled {
-		verdicts = "off"
+	verdicts := "off"
+	if cfg.Topics.VerdictsOn() {
+		mode, ev := cfg.Topics.VerdictsMode, cfg.Topics.VerdictEvent
+		if mode == "" {
+			mode = VerdictsAll
+		}
+		if ev == "" {
+			ev = VerdictEventFull
+		}
+		verdicts = fmt.Sprintf("%s (%s, event %s)", cfg.Topics.Verdicts, mode, ev)
 	}
 	rules := fmt.Sprintf("%d loaded, %d skipped (rules check lists why)", loaded, skipped)
 	if cfg.Engine.RulesDir != "" {

@@ -48,7 +48,7 @@ func (r rig) options(batch int) service.Options {
 	cc.BatchSize, cc.Linger = batch, 5*time.Millisecond
 	cc.SessionTimeout, cc.HeartbeatInterval, cc.ShutdownGrace = 6*time.Second, 500*time.Millisecond, 5*time.Second
 	return service.Options{Kafka: r.cfg, Consumer: cc, Writer: kafkax.DefaultWriterConfig(),
-		Topics:     service.Topics{Verdicts: r.verdicts, VerdictsEnabled: true, Alerts: r.alerts},
+		Topics:     service.Topics{Verdicts: r.verdicts, Alerts: r.alerts},
 		Partitions: 3, ReplicationFactor: 1, DrainEvery: 50 * time.Millisecond}
 }
 

@@ -81,8 +81,14 @@ func New(w Writer, opts Options) *Publisher {
 
 // Event builds the LogEvent of one line received at receivedAt.
 func (p *Publisher) Event(l source.Line, receivedAt time.Time) *logwardenpb.LogEvent {
+	return p.event(l, receivedAt, timestamppb.New(receivedAt))
+}
+
+// event is Event with receivedAt also as a Timestamp, which the events of one batch share
+// (no event's timestamps are ever modified: they are encoded, then dropped).
+func (p *Publisher) event(l source.Line, receivedAt time.Time, recv *timestamppb.Timestamp) *logwardenpb.LogEvent {
 	ev := &logwardenpb.LogEvent{
-		ReceivedAt: timestamppb.New(receivedAt),
+		ReceivedAt: recv,
 		Source:     l.Source,
 		Host:       l.Host,
 		Label:      l.Label,
@@ -136,21 +142,47 @@ func clampTime(ev *logwardenpb.LogEvent, receivedAt time.Time, past, future time
 	ev.Time = timestamppb.New(to)
 }
 
-// messages builds the events of lines (ids assigned now) and encodes them for the topic.
+// messages builds the events of lines (ids assigned now) and encodes them for the topic,
+// all with one kafkax.Encoder.
 func (p *Publisher) messages(lines []source.Line) ([]*logwardenpb.LogEvent, []kafkax.Message, error) {
 	now := p.opts.Clock.Now()
 	evs := make([]*logwardenpb.LogEvent, 0, len(lines))
 	msgs := make([]kafkax.Message, 0, len(lines))
+	enc := kafkax.NewEncoder(now, len(lines), 192)
+	formats := formatCounts{}
+	recv := timestamppb.New(now)
 	for _, l := range lines {
-		ev := p.Event(l, now)
-		m, err := p.message(ev)
+		ev := p.event(l, now, recv)
+		m, err := p.message(enc, ev)
 		if err != nil {
 			return nil, nil, err
 		}
-		p.opts.Metrics.parsed(l.Source, ev.GetFields()[logparse.FieldFormat])
+		formats.add(ev.GetFields()[logparse.FieldFormat])
 		evs, msgs = append(evs, ev), append(msgs, m)
 	}
+	if len(lines) > 0 {
+		p.opts.Metrics.parsed(lines[0].Source, len(lines), formats)
+	}
 	return evs, msgs, nil
+}
+
+// formatCounts counts a batch's lines by detected format (a batch has one or a few).
+type formatCounts []struct {
+	format string
+	n      int
+}
+
+func (f *formatCounts) add(format string) {
+	for i := range *f {
+		if (*f)[i].format == format {
+			(*f)[i].n++
+			return
+		}
+	}
+	*f = append(*f, struct {
+		format string
+		n      int
+	}{format, 1})
 }
 
 // recordOverhead bounds what a record batch of one record adds to its key, value and
@@ -171,8 +203,8 @@ func recordSize(m kafkax.Message) int {
 
 // message encodes ev; when MaxMessageBytes is set and the record would exceed it, the raw
 // line is cut by the excess.
-func (p *Publisher) message(ev *logwardenpb.LogEvent) (kafkax.Message, error) {
-	m, err := kafkax.NewProtoMessage(p.opts.Topic, event.EntityKey(ev), ev.GetId(), ev)
+func (p *Publisher) message(enc *kafkax.Encoder, ev *logwardenpb.LogEvent) (kafkax.Message, error) {
+	m, err := enc.Message(p.opts.Topic, event.EntityKey(ev), ev.GetId(), ev)
 	if err != nil || p.opts.MaxMessageBytes <= 0 || recordSize(m) <= p.opts.MaxMessageBytes {
 		return m, err
 	}
@@ -198,22 +230,47 @@ func (p *Publisher) shrink(ev *logwardenpb.LogEvent, by int) (kafkax.Message, er
 // failed write is retried with back-off until ctx ends, sending again only the messages
 // that were not written, with the same event ids. A message the writer refuses as too
 // large for the topic is cut to the size it names and sent again. Publish returns nil,
-// the error wrapping ctx's, or a permanent error at once.
+// the error wrapping ctx's, or a permanent error at once. It is Prepare then Send.
 func (p *Publisher) Publish(ctx context.Context, lines []source.Line) error {
-	if len(lines) == 0 {
-		return nil
+	b, err := p.Prepare(lines)
+	if err != nil || b == nil {
+		return err
 	}
-	src := lines[0].Source
+	return b.Send(ctx)
+}
+
+// Prepare parses and encodes lines (ids assigned now) without writing them; the batch's
+// Send writes them as Publish does. A source can prepare its next lines while the
+// previous batch is being written. Nothing to publish gives a nil batch and no error.
+func (p *Publisher) Prepare(lines []source.Line) (source.Prepared, error) {
+	if len(lines) == 0 {
+		return nil, nil
+	}
 	evs, msgs, err := p.messages(lines)
 	if err != nil {
-		return fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, err)
+		return nil, fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, err)
 	}
+	return &batch{p: p, src: lines[0].Source, lines: len(lines), evs: evs, msgs: msgs}, nil
+}
+
+// batch is lines made into events and messages by Prepare.
+type batch struct {
+	p     *Publisher
+	src   string
+	lines int
+	evs   []*logwardenpb.LogEvent
+	msgs  []kafkax.Message
+}
+
+// Send writes the batch until Kafka acknowledged all of it (see Publish).
+func (b *batch) Send(ctx context.Context) error {
+	p, src, evs, msgs := b.p, b.src, b.evs, b.msgs
 	policy := p.opts.Retry
 	policy.OnRetry = func(attempt int, err error, wait time.Duration) {
 		p.opts.Log.Warn("publish failed, retrying with the same event ids", zap.String("source", src),
-			zap.Int("lines", len(lines)), zap.Int("attempt", attempt), zap.Duration("backoff", wait), zap.Error(err))
+			zap.Int("lines", b.lines), zap.Int("attempt", attempt), zap.Duration("backoff", wait), zap.Error(err))
 	}
-	err = retry.Do(ctx, policy, func(ctx context.Context, _ int) error {
+	err := retry.Do(ctx, policy, func(ctx context.Context, _ int) error {
 		err := p.w.Write(ctx, msgs...)
 		if err == nil {
 			return nil
@@ -245,9 +302,9 @@ func (p *Publisher) Publish(ctx context.Context, lines []source.Line) error {
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = errors.Join(ctx.Err(), err)
 		}
-		return fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, err)
+		return fmt.Errorf("publish %d lines to %s: %w", b.lines, p.opts.Topic, err)
 	}
-	p.opts.Metrics.published(src, len(lines))
+	p.opts.Metrics.published(src, b.lines)
 	return nil
 }
 
@@ -295,12 +352,14 @@ func sourceKind(s string) string {
 	return "other"
 }
 
-func (m *Metrics) parsed(source, format string) {
+func (m *Metrics) parsed(source string, n int, formats formatCounts) {
 	if m == nil {
 		return
 	}
-	m.lines.WithLabelValues(sourceKind(source)).Inc()
-	m.formats.WithLabelValues(format).Inc()
+	m.lines.WithLabelValues(sourceKind(source)).Add(float64(n))
+	for _, f := range formats {
+		m.formats.WithLabelValues(f.format).Add(float64(f.n))
+	}
 }
 
 func (m *Metrics) failed(source string) {

@@ -45,6 +45,19 @@ type Publisher interface {
 	Publish(ctx context.Context, lines []Line) error
 }
 
+// Preparer is a Publisher that can parse and encode a batch apart from writing it, so a
+// source may prepare its next lines while the previous batch is being written.
+// Prepare(lines) then Send(ctx) is Publish(ctx, lines); lines may be reused once Prepare
+// returned. A nil Prepared (and no error) means there was nothing to write.
+type Preparer interface {
+	Prepare(lines []Line) (Prepared, error)
+}
+
+// Prepared is a batch ready to be written; Send behaves as Publish.
+type Prepared interface {
+	Send(ctx context.Context) error
+}
+
 // Source reads lines and publishes them until it is done (stdin at EOF, a generator with
 // a count) or ctx ends; Run returns nil after a clean stop.
 type Source interface {

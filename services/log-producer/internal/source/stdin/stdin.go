@@ -15,7 +15,8 @@ import (
 
 // Config of the stdin source.
 type Config struct {
-	// BatchLines is the most lines published at once (default 500).
+	// BatchLines is the most lines published at once (default 2000). A batch is sent as
+	// soon as no more input is waiting, so a slow trickle is never held back.
 	BatchLines int
 	// MaxLineBytes: longer lines are cut (the parser marks them truncated) and the rest of
 	// the line is skipped (default 64 KiB).
@@ -43,7 +44,7 @@ func (*Stdin) Name() string { return "stdin" }
 func (s *Stdin) Run(ctx context.Context, pub source.Publisher) error {
 	r, cfg := s.r, s.cfg
 	if cfg.BatchLines <= 0 {
-		cfg.BatchLines = 500
+		cfg.BatchLines = 2000
 	}
 	if cfg.MaxLineBytes <= 0 {
 		cfg.MaxLineBytes = 64 << 10
@@ -73,10 +74,10 @@ func (s *Stdin) Run(ctx context.Context, pub source.Publisher) error {
 	}
 }
 
-// gate tells Run whether a batch is being published, and stops new batches once Run left.
+// gate tells Run whether batches are being published, and stops new batches once Run left.
 type gate struct {
 	mu         sync.Mutex
-	publishing bool
+	publishing int
 	stopped    bool
 }
 
@@ -87,13 +88,13 @@ func (g *gate) enter() bool {
 	if g.stopped {
 		return false
 	}
-	g.publishing = true
+	g.publishing++
 	return true
 }
 
 func (g *gate) leave() {
 	g.mu.Lock()
-	g.publishing = false
+	g.publishing--
 	g.mu.Unlock()
 }
 
@@ -102,12 +103,75 @@ func (g *gate) stop() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.stopped = true
-	return g.publishing
+	return g.publishing > 0
 }
 
-func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publisher, g *gate) error {
+// sender writes prepared batches in order from its own goroutine, so that the pump
+// parses and encodes the next batch while the previous one is written. At most one batch
+// is being written and one waits: handing over blocks until the previous one is done.
+type sender struct {
+	q    chan source.Prepared
+	done chan error // the first error, then closed
+	g    *gate
+}
+
+func newSender(ctx context.Context, g *gate) *sender {
+	s := &sender{q: make(chan source.Prepared), done: make(chan error, 1), g: g}
+	go func() { // owned by pump: closed and awaited by wait
+		var err error
+		for b := range s.q {
+			if err == nil {
+				if err = b.Send(ctx); err != nil {
+					s.done <- fmt.Errorf("stdin: %w", err)
+				}
+			}
+			g.leave()
+		}
+		close(s.done)
+	}()
+	return s
+}
+
+// send hands b over; it fails with the first error of an earlier batch.
+func (s *sender) send(b source.Prepared) error {
+	select {
+	case s.q <- b:
+		return nil
+	case err := <-s.done:
+		s.g.leave()
+		close(s.q)
+		for range s.done {
+		}
+		s.q = nil
+		return err
+	}
+}
+
+// wait waits until every batch handed over was written and returns the first error.
+func (s *sender) wait() error {
+	if s.q == nil {
+		return nil
+	}
+	close(s.q)
+	err := <-s.done
+	for range s.done {
+	}
+	return err
+}
+
+func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publisher, g *gate) (err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	batch := make([]source.Line, 0, cfg.BatchLines)
+	prep, pipelined := pub.(source.Preparer)
+	var snd *sender
+	if pipelined {
+		snd = newSender(pctx, g)
+		defer func() {
+			if werr := snd.wait(); err == nil {
+				err = werr
+			}
+		}()
+	}
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -115,12 +179,25 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publish
 		if !g.enter() {
 			return nil
 		}
-		defer g.leave()
-		if err := pub.Publish(pctx, batch); err != nil {
-			return fmt.Errorf("stdin: %w", err)
+		if !pipelined {
+			defer g.leave()
+			if err := pub.Publish(pctx, batch); err != nil {
+				return fmt.Errorf("stdin: %w", err)
+			}
+			batch = batch[:0]
+			return nil
+		}
+		b, err := prep.Prepare(batch)
+		if err != nil || b == nil {
+			g.leave()
+			if err != nil {
+				return fmt.Errorf("stdin: %w", err)
+			}
+			batch = batch[:0]
+			return nil
 		}
 		batch = batch[:0]
-		return nil
+		return snd.send(b)
 	}
 	var cur []byte
 	skipping := false

@@ -3,6 +3,7 @@ package stdin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -120,5 +121,70 @@ func TestRunReturnsOnCancelWithAnOpenPipe(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// preparer is a recorder that prepares batches (copying the lines, as the publisher
+// does) and sends them later, like publish.Publisher.
+type preparer struct {
+	recorder
+	sending    sync.Mutex // held while a batch is being sent: at most one at a time
+	concurrent bool
+	failAt     int // the Send of this batch (1-based) fails; 0: none
+	sends      int
+}
+
+type prepared struct {
+	p     *preparer
+	lines []source.Line
+}
+
+func (p *preparer) Prepare(lines []source.Line) (source.Prepared, error) {
+	return &prepared{p: p, lines: append([]source.Line(nil), lines...)}, nil
+}
+
+func (b *prepared) Send(ctx context.Context) error {
+	p := b.p
+	if !p.sending.TryLock() {
+		p.concurrent = true
+		p.sending.Lock()
+	}
+	defer p.sending.Unlock()
+	p.sends++
+	if p.sends == p.failAt {
+		return errors.New("down")
+	}
+	time.Sleep(time.Millisecond) // the next batch is prepared meanwhile
+	return p.recorder.Publish(ctx, b.lines)
+}
+
+// TestRunPipelined: with a Preparer, batches are prepared while the previous one is sent,
+// sent one at a time and in order, every line once; a failed send stops the source with
+// its error.
+func TestRunPipelined(t *testing.T) {
+	var want []string
+	var input strings.Builder
+	for i := range 5000 {
+		want = append(want, fmt.Sprint("line ", i))
+		fmt.Fprintln(&input, "line", i)
+	}
+	p := &preparer{}
+	if err := New(strings.NewReader(input.String()), Config{BatchLines: 300}).Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.texts(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("published %d lines, want %d in order", len(got), len(want))
+	}
+	if p.concurrent {
+		t.Fatal("two batches were sent at once")
+	}
+
+	p = &preparer{failAt: 3}
+	err := New(strings.NewReader(input.String()), Config{BatchLines: 300}).Run(context.Background(), p)
+	if err == nil || !strings.Contains(err.Error(), "down") {
+		t.Fatalf("err = %v, want the failed send's", err)
+	}
+	if n := len(p.texts()); n > 2*300 {
+		t.Fatalf("%d lines published after the third batch failed", n)
 	}
 }
