@@ -185,6 +185,7 @@ func Unwritten(msgs []Message, err error) (again []Message, rejected []Rejected)
 // the first time the writer writes to it. Safe for concurrent use.
 type Writer struct {
 	admin   *Admin // owns the transport every topic writer shares
+	parts   *partitionCache
 	wc      WriterConfig
 	comp    kafka.Compression
 	metrics *Metrics
@@ -216,7 +217,8 @@ func NewWriter(cfg Config, wc WriterConfig, m *Metrics) (*Writer, error) {
 		return nil, err
 	}
 	comp, _ := compression(wc.Compression)
-	return &Writer{admin: admin, wc: wc, comp: comp, metrics: m, topics: make(map[string]*topicWriter)}, nil
+	return &Writer{admin: admin, parts: newPartitionCache(admin.tr, time.Second, nil), wc: wc, comp: comp, metrics: m,
+		topics: make(map[string]*topicWriter)}, nil
 }
 
 // batchBytes is the largest batch sent to a topic whose max.message.bytes is limit. The
@@ -290,7 +292,7 @@ func (w *Writer) newTopicWriter(topic string, limit int) *topicWriter {
 		RequiredAcks:           kafka.RequireAll,
 		Async:                  false,
 		Compression:            w.comp,
-		Transport:              w.admin.tr,
+		Transport:              w.parts, // w.admin.tr, with the partition lookups cached
 		AllowAutoTopicCreation: false,
 	}
 	return tw
