@@ -357,7 +357,7 @@ func (h *Handler) encode(rs []result) ([]kafkax.Message, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	enc := kafkax.NewEncoder(h.now(), n, 0)
+	enc := kafkax.NewEncoder(h.now(), n, 448) // a verdict with its event is about 450 bytes
 	outs := make([]kafkax.Message, 0, n)
 	for _, r := range rs {
 		if r.verdict == nil {
