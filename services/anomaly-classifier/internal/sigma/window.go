@@ -1,7 +1,7 @@
 package sigma
 
 import (
-	"strings"
+	"slices"
 	"time"
 )
 
@@ -35,6 +35,10 @@ type window struct {
 	entries []entry
 	values  map[string]int // value_count: value → entries holding it
 	newest  time.Time
+	// sorted: the entries are in time order, as they are unless observations
+	// came out of order; then the oldest entry is the first, expiring cuts a
+	// prefix, and a window costs the same whatever it holds
+	sorted bool
 }
 
 // Hit is the state of a correlation group after an observation that satisfies it.
@@ -56,6 +60,8 @@ type Correlator struct {
 	maxKeys int
 	byRule  map[string]map[string]*window
 	newest  time.Time
+	group   []string // the observation's group-by values (reused)
+	key     []byte   // its window key (reused: a lookup by []byte allocates nothing)
 }
 
 // NewCorrelator bounds each correlation rule to maxKeys groups.
@@ -81,9 +87,13 @@ func (c *Correlator) Groups(corr *Rule) int { return len(c.byRule[corr.Ref()]) }
 // GroupKey returns the group-by values of e for base rule b of correlation corr; ok is
 // false when one is missing (such events are not counted).
 func GroupKey(corr, b *Rule, e *Event) ([]string, bool) {
+	return appendGroup(make([]string, 0, len(corr.Correlation.GroupBy)), corr, b, e)
+}
+
+// appendGroup appends the group-by values of e to out (GroupKey).
+func appendGroup(out []string, corr, b *Rule, e *Event) ([]string, bool) {
 	c := corr.Correlation
-	out := make([]string, len(c.GroupBy))
-	for i, f := range c.GroupBy {
+	for _, f := range c.GroupBy {
 		if al, ok := c.Aliases[f]; ok {
 			if name, ok := al[b.Name]; ok {
 				f = name
@@ -95,7 +105,7 @@ func GroupKey(corr, b *Rule, e *Event) ([]string, bool) {
 		if v == "" {
 			return nil, false
 		}
-		out[i] = v
+		out = append(out, v)
 	}
 	return out, true
 }
@@ -104,10 +114,11 @@ func GroupKey(corr, b *Rule, e *Event) ([]string, bool) {
 // the group's state when the correlation's condition holds.
 func (c *Correlator) Observe(corr, b *Rule, e *Event, t time.Time, obs Observation) (Hit, bool) {
 	cc := corr.Correlation
-	group, ok := GroupKey(corr, b, e)
+	group, ok := appendGroup(c.group[:0], corr, b, e)
 	if !ok {
 		return Hit{}, false
 	}
+	c.group = group
 	value := ""
 	if cc.Type == "value_count" {
 		if value = e.First(cc.Field); value == "" {
@@ -133,14 +144,20 @@ func (c *Correlator) Observe(corr, b *Rule, e *Event, t time.Time, obs Observati
 		m = map[string]*window{}
 		c.byRule[ref] = m
 	}
-	key := strings.Join(group, "\x00")
-	w := m[key]
+	c.key = c.key[:0]
+	for i, g := range group {
+		if i > 0 {
+			c.key = append(c.key, 0)
+		}
+		c.key = append(c.key, g...)
+	}
+	w := m[string(c.key)]
 	if w == nil {
 		if len(m) >= c.maxKeys {
 			c.evict(m, cc.Timespan)
 		}
 		w = &window{}
-		m[key] = w
+		m[string(c.key)] = w
 	}
 	// A window holds the observations of the timespan before its newest one. An
 	// observation further than the span before the newest one held (the clock
@@ -148,25 +165,18 @@ func (c *Correlator) Observe(corr, b *Rule, e *Event, t time.Time, obs Observati
 	// the span after it, so one far-off time can neither pin memory nor blind the
 	// group; a late observation inside the window is counted where it belongs.
 	span := cc.Timespan
-	keep := w.entries[:0]
 	newest := t
-	for _, en := range w.entries {
-		if en.t.Sub(t) > span {
-			w.forget(en)
-			continue
-		}
-		keep = append(keep, en)
-		if en.t.After(newest) {
-			newest = en.t
-		}
+	if t.Before(w.newest) {
+		// Out of order (w.newest is at or after every entry's time: in order, no
+		// entry lies after t and t is the newest, so there is nothing to look at).
+		newest = w.unwind(t, span)
 	}
-	clear(w.entries[len(keep):])
-	w.entries = keep
 	w.newest = newest
 	w.expire(newest.Add(-span))
 	if limit := max(4*cc.threshold(), minEntries); len(w.entries) >= limit {
 		w.drop(len(w.entries) - limit + 1)
 	}
+	w.sorted = len(w.entries) == 0 || w.sorted && !t.Before(w.entries[len(w.entries)-1].t)
 	w.entries = append(w.entries, entry{t: t, value: value, rule: ruleIdx, obs: obs})
 	if n := len(w.entries) - MaxEvidence - 1; n >= 0 {
 		w.entries[n].obs.Payload = nil // only the newest observations stay as evidence
@@ -177,7 +187,7 @@ func (c *Correlator) Observe(corr, b *Rule, e *Event, t time.Time, obs Observati
 		}
 		w.values[value]++
 	}
-	h := Hit{Group: group, Total: len(w.entries)}
+	h := Hit{Total: len(w.entries)}
 	switch cc.Type {
 	case "event_count":
 		h.Count = len(w.entries)
@@ -198,26 +208,32 @@ func (c *Correlator) Observe(corr, b *Rule, e *Event, t time.Time, obs Observati
 	if cc.Type != "temporal" && !cc.Holds(h.Count) {
 		return Hit{}, false
 	}
-	h.First, h.Last = w.entries[0].t, w.entries[0].t
-	for _, en := range w.entries {
-		if en.t.Before(h.First) {
-			h.First = en.t
-		}
-		if en.t.After(h.Last) {
-			h.Last = en.t
+	h.Group = slices.Clone(group)
+	h.First, h.Last = w.entries[0].t, w.entries[len(w.entries)-1].t
+	if !w.sorted {
+		h.Last = h.First
+		for _, en := range w.entries {
+			if en.t.Before(h.First) {
+				h.First = en.t
+			}
+			if en.t.After(h.Last) {
+				h.Last = en.t
+			}
 		}
 	}
 	h.Episode = w.entries[0].obs.ID
 	if cc.Type == "value_count" {
-		seen := map[string]bool{}
 		for _, en := range w.entries {
-			if !seen[en.value] && len(h.Values) < 8 {
-				seen[en.value] = true
+			if len(h.Values) == 8 {
+				break
+			}
+			if !slices.Contains(h.Values, en.value) {
 				h.Values = append(h.Values, en.value)
 			}
 		}
 	}
 	from := max(0, len(w.entries)-MaxEvidence)
+	h.Evidence = make([]Observation, 0, len(w.entries)-from)
 	for _, en := range w.entries[from:] {
 		h.Evidence = append(h.Evidence, en.obs)
 	}
@@ -233,25 +249,69 @@ func (c *Correlation) threshold() int {
 	return n
 }
 
-// expire drops entries older than cut.
-func (w *window) expire(cut time.Time) {
-	keep := w.entries[:0]
-	for _, en := range w.entries {
-		if en.t.Before(cut) {
-			w.forget(en)
-			continue
+// unwind handles an observation at t before the window's newest one: entries
+// further than span after t are dropped, and it returns the newest time left (t
+// or later).
+func (w *window) unwind(t time.Time, span time.Duration) time.Time {
+	newest := t
+	w.filter(func(en *entry) bool {
+		if en.t.Sub(t) > span {
+			return false
 		}
-		keep = append(keep, en)
-	}
-	clear(w.entries[len(keep):])
-	w.entries = keep
+		if en.t.After(newest) {
+			newest = en.t
+		}
+		return true
+	})
+	return newest
 }
 
+// expire drops entries older than cut.
+func (w *window) expire(cut time.Time) {
+	if !w.sorted {
+		w.filter(func(en *entry) bool { return !en.t.Before(cut) })
+		return
+	}
+	n := 0
+	for n < len(w.entries) && w.entries[n].t.Before(cut) {
+		n++
+	}
+	w.drop(n)
+}
+
+// filter keeps the entries keep accepts, in order. Entries are moved only from
+// the first one dropped on: most calls drop none, and moving an entry (it holds
+// pointers) costs write barriers while the GC runs.
+func (w *window) filter(keep func(*entry) bool) {
+	i := 0
+	for i < len(w.entries) && keep(&w.entries[i]) {
+		i++
+	}
+	if i == len(w.entries) {
+		return
+	}
+	kept := w.entries[:i]
+	for j := i; j < len(w.entries); j++ {
+		if en := &w.entries[j]; keep(en) {
+			kept = append(kept, *en)
+		} else {
+			w.forget(*en)
+		}
+	}
+	clear(w.entries[len(kept):])
+	w.entries = kept
+}
+
+// drop removes the n first entries by moving the window's start: a full window
+// drops one entry per observation, and moving the others down each time cost a
+// copy of the whole window. The array is reallocated (and the dropped room
+// freed) when append finds no room at its end.
 func (w *window) drop(n int) {
 	for _, en := range w.entries[:n] {
 		w.forget(en)
 	}
-	w.entries = append(w.entries[:0], w.entries[n:]...)
+	clear(w.entries[:n]) // their evidence is not kept alive by the array
+	w.entries = w.entries[n:]
 }
 
 func (w *window) forget(en entry) {

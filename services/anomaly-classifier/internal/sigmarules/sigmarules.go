@@ -16,7 +16,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,6 +116,23 @@ type Detector struct {
 	key     []byte
 	// anyVarying: some rule tests a field outside the cache key
 	anyVarying bool
+	infos      map[*sigma.Rule]*ruleInfo
+}
+
+// ruleInfo is what every finding of a rule repeats, worked out once per rule
+// (Runbook lower-cases every tag for every tactic it knows).
+type ruleInfo struct {
+	id, runbookURL string
+	attackIDs      []string // shared by the findings: capacity = length, so an append copies
+}
+
+func (d *Detector) info(r *sigma.Rule) *ruleInfo {
+	if x := d.infos[r]; x != nil {
+		return x
+	}
+	x := &ruleInfo{id: RuleID(r), runbookURL: d.base + Runbook(r) + ".md", attackIDs: slices.Clip(AttackIDs(r.Tags))}
+	d.infos[r] = x
+	return x
 }
 
 // cachedHit is a rule that matched the derived event at index event.
@@ -178,6 +197,7 @@ func (d *Detector) Swap(p *Pack) {
 	d.stable = p.Rules.NewMatcherOf(func(r *sigma.Rule) bool { return !r.Tests(varyingFields...) })
 	d.varying = p.Rules.NewMatcherOf(func(r *sigma.Rule) bool { return r.Tests(varyingFields...) })
 	d.cache = map[string][]cachedHit{}
+	d.infos = map[*sigma.Rule]*ruleInfo{}
 	d.anyVarying = false
 	for _, r := range p.Rules.Rules {
 		d.anyVarying = d.anyVarying || r.Correlation == nil && r.Tests(varyingFields...)
@@ -357,15 +377,16 @@ func RuleID(r *sigma.Rule) string {
 }
 
 func (d *Detector) finding(r *sigma.Rule, reason string) *logwardenpb.Finding {
+	x := d.info(r)
 	return &logwardenpb.Finding{
 		Detector:       "rules",
-		RuleId:         RuleID(r),
+		RuleId:         x.id,
 		Title:          r.Title,
 		Severity:       Severity(r.Level),
 		Score:          Score(r.Level),
 		Reason:         reason,
-		RunbookUrl:     d.base + Runbook(r) + ".md",
-		AttackIds:      AttackIDs(r.Tags),
+		RunbookUrl:     x.runbookURL,
+		AttackIds:      x.attackIDs,
 		RuleAuthor:     r.Author,
 		FalsePositives: r.FalsePositives,
 	}
@@ -393,7 +414,7 @@ func reason(e *detect.Event, r *sigma.Rule) string {
 	if subject == "" {
 		subject = ev.GetRaw()
 	}
-	return fmt.Sprintf("%s: %s: %s", detect.Sanitize(e.Entity), r.Title, detect.Sanitize(detect.Clip(subject, 160)))
+	return detect.Sanitize(e.Entity) + ": " + r.Title + ": " + detect.Sanitize(detect.Clip(subject, 160))
 }
 
 func corrReason(c *sigma.Rule, h sigma.Hit) string {
@@ -410,11 +431,11 @@ func corrReason(c *sigma.Rule, h sigma.Hit) string {
 			}
 			list = append(list, detect.Sanitize(detect.Clip(v, 80)))
 		}
-		return fmt.Sprintf("%s: %s: %d distinct %s in %s: %s", who, c.Title, h.Count, cc.Field, span, strings.Join(list, ", "))
+		return who + ": " + c.Title + ": " + strconv.Itoa(h.Count) + " distinct " + cc.Field + " in " + span.String() + ": " + strings.Join(list, ", ")
 	case "temporal":
-		return fmt.Sprintf("%s: %s: %d related rules matched within %s", who, c.Title, h.Count, span)
+		return who + ": " + c.Title + ": " + strconv.Itoa(h.Count) + " related rules matched within " + span.String()
 	}
-	return fmt.Sprintf("%s: %s: %d matching events in %s", who, c.Title, h.Count, span)
+	return who + ": " + c.Title + ": " + strconv.Itoa(h.Count) + " matching events in " + span.String()
 }
 
 // DetectLog runs Detect on a parsed LogEvent at time t (offline tools and tests).

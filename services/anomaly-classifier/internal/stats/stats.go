@@ -85,6 +85,7 @@ type Baselines struct {
 	hash *detect.Hasher
 	nets map[string]string // network → first user seen with it in normal traffic, "" once a second user is (bounded)
 	seen int
+	net  []byte // the event's network (appendNetwork), reused: looking a []byte up allocates nothing
 }
 
 // New returns empty baselines; cfg must be valid; h keys the directory hashes (nil: a random key).
@@ -136,24 +137,24 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 	warm := e.events >= b.cfg.WarmupEvents && t.Sub(e.first) >= b.cfg.WarmupSpan
 	early := !e.adopted && e.events >= b.cfg.EarlyEvents
 	b.seen++
-	name := detect.Sanitize(user)
 
 	// first-seen address: the user's own addresses are remembered exactly; the
 	// /16 network tells a new address in a known network from a foreign one
 	newIP, global := "", false
-	if ip := ev.GetIp(); ip != "" {
-		n := network(ip)
-		first, ok := b.nets[n]
+	ip := ev.GetIp()
+	if ip != "" {
+		b.net = appendNetwork(b.net[:0], ip)
+		first, ok := b.nets[string(b.net)]
 		global = ok && first == ""
 		if _, ok := e.nets[ip]; !ok {
 			if warm || (early && !global && b.seen > b.cfg.GlobalWarmup) {
-				where := "a network (" + detect.Sanitize(n) + ") no other user works from"
+				where := "a network (" + detect.Sanitize(string(b.net)) + ") no other user works from"
 				if global {
 					where = "an address never seen for this user"
 				}
 				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.new-network", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.6,
 					Title:  "Login source never seen for this user",
-					Reason: fmt.Sprintf("%s is active from %s, %s", name, detect.Sanitize(ip), where)})
+					Reason: fmt.Sprintf("%s is active from %s, %s", detect.Sanitize(user), detect.Sanitize(ip), where)})
 			}
 			newIP = ip
 		}
@@ -168,7 +169,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 			heldHour = !usual
 			dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.off-hours", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.6,
 				Title:  "Activity outside the user's usual hours",
-				Reason: fmt.Sprintf("%s is active at %02d:%02d UTC, outside their usual hours", name, h, t.UTC().Minute())})
+				Reason: fmt.Sprintf("%s is active at %02d:%02d UTC, outside their usual hours", detect.Sanitize(user), h, t.UTC().Minute())})
 		}
 	}
 	// first-seen directory (commands: novelty.Commands, by command shape)
@@ -181,7 +182,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 			if warm {
 				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.first-seen-directory",
 					Severity: logwardenpb.Severity_SEVERITY_LOW, Score: 0.3, Title: "First use by this user",
-					Reason: fmt.Sprintf("%s opens a directory never seen for this user: %s", name, detect.Sanitize(detect.Clip(ev.GetTarget(), 120)))})
+					Reason: fmt.Sprintf("%s opens a directory never seen for this user: %s", detect.Sanitize(user), detect.Sanitize(detect.Clip(ev.GetTarget(), 120)))})
 			}
 			if len(e.seen) < 4*b.cfg.MaxValues {
 				e.seen[k] = struct{}{}
@@ -211,7 +212,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 				r.fired = true
 				dst = append(dst, &logwardenpb.Finding{Detector: "stats", RuleId: "stats.rate-spike", Severity: logwardenpb.Severity_SEVERITY_MEDIUM, Score: 0.6,
 					Title:  "Activity spike",
-					Reason: fmt.Sprintf("%s: %d %s events in 10m, usual %.1f", name, r.count, detect.Sanitize(a), r.ewma)})
+					Reason: fmt.Sprintf("%s: %d %s events in 10m, usual %.1f", detect.Sanitize(user), r.count, detect.Sanitize(a), r.ewma)})
 			}
 		}
 	}
@@ -230,14 +231,13 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 		e.nets[newIP] = struct{}{}
 	}
 	// a network is common once two users used it in traffic that looked normal
-	if !flagged && ev.GetIp() != "" {
-		n := network(ev.GetIp())
-		if first, ok := b.nets[n]; !ok {
+	if !flagged && ip != "" {
+		if first, ok := b.nets[string(b.net)]; !ok {
 			if len(b.nets) < 16*b.cfg.MaxEntities {
-				b.nets[n] = user
+				b.nets[string(b.net)] = user
 			}
 		} else if first != "" && first != user {
-			b.nets[n] = ""
+			b.nets[string(b.net)] = ""
 		}
 	}
 	if !heldHour || b.hold(e, fmt.Sprintf("hour:%d", h), suspicious) {
@@ -287,17 +287,19 @@ func (b *Baselines) hold(e *entity, k string, suspicious bool) bool {
 	return false
 }
 
-func network(ip string) string {
+// appendNetwork appends the /16 network of an IPv4 address ("10.1.0.0/16"), the
+// address itself for anything else.
+func appendNetwork(dst []byte, ip string) []byte {
 	dots := 0
 	for i := 0; i < len(ip); i++ {
 		if ip[i] == '.' {
 			dots++
 			if dots == 2 {
-				return ip[:i] + ".0.0/16"
+				return append(append(dst, ip[:i]...), ".0.0/16"...)
 			}
 		}
 	}
-	return ip
+	return append(dst, ip...)
 }
 
 // hourDistance is the circular distance in hours from h to the nearest hour
