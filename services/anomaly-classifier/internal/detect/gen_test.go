@@ -48,4 +48,9 @@ func TestHasherKeyed(t *testing.T) {
 	if sum(a, "ls -la") != sum(b, "ls -la") || sum(a, "ls -la") == sum(a, "ls -lb") {
 		t.Fatal("same key: hashes differ, or different data: same hash")
 	}
+	x := a.Start()
+	x.Bytes([]byte("ls -la"))
+	if x.Sum() != sum(a, "ls -la") {
+		t.Fatal("Bytes and String of the same data differ")
+	}
 }

@@ -56,6 +56,16 @@ func (s *Hash64) String(v string) {
 	s.x = x
 }
 
+// Bytes adds v (as String(string(v)) would, without the copy).
+func (s *Hash64) Bytes(v []byte) {
+	x := s.x
+	for i := 0; i < len(v); i++ {
+		x ^= uint64(v[i])
+		x *= fnvPrime
+	}
+	s.x = x
+}
+
 // Byte adds b (a separator between parts).
 func (s *Hash64) Byte(b byte) {
 	s.x ^= uint64(b)

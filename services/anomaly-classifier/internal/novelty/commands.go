@@ -74,12 +74,13 @@ type Commands struct {
 	users  *detect.Gen[string, *User]
 	seen   int64
 	start  int64
-	buf    []string
+	masker *template.Masker
+	forms  [][]byte
 }
 
 // NewCommands returns an empty detector; cfg must be valid; h keys the shape hashes.
 func NewCommands(cfg CommandsConfig, h *detect.Hasher) *Commands {
-	return &Commands{cfg: cfg, hash: h, exes: detect.NewGen[string, int64](cfg.MaxExecutables),
+	return &Commands{cfg: cfg, hash: h, masker: template.NewMasker(), exes: detect.NewGen[string, int64](cfg.MaxExecutables),
 		shapes: detect.NewGen[uint64, struct{}](cfg.MaxShapes), users: detect.NewGen[string, *User](cfg.MaxUsers)}
 }
 
@@ -124,15 +125,15 @@ func (d *Commands) Detect(e *detect.Event, out []detect.Detection) []detect.Dete
 		}
 	}
 	userWarm := u != nil && u.Commands >= int64(d.cfg.UserWarmup) && (timeless || sec-u.First >= int64(d.cfg.UserWarmSpan/time.Second))
-	who := detect.Sanitize(e.Entity)
-	cmd := detect.Sanitize(detect.Clip(ev.GetTarget(), 120))
 	switch {
 	case !known && fleetWarm:
+		who, cmd := detect.Sanitize(e.Entity), detect.Sanitize(detect.Clip(ev.GetTarget(), 120))
 		f := &logwardenpb.Finding{Detector: "commands", RuleId: "commands.new-executable", Severity: logwardenpb.Severity_SEVERITY_LOW, Score: 0.3,
 			Title:  "Executable never run in the fleet",
 			Reason: fmt.Sprintf("%s runs %s, never run here before: %s%s", who, detect.Sanitize(detect.Clip(exe, 60)), cmd, u.usual())}
 		out = append(out, detect.Detection{Finding: f, Candidate: true})
 	case newShape && userWarm:
+		who, cmd := detect.Sanitize(e.Entity), detect.Sanitize(detect.Clip(ev.GetTarget(), 120))
 		f := &logwardenpb.Finding{Detector: "commands", RuleId: "commands.new-shape", Severity: logwardenpb.Severity_SEVERITY_LOW, Score: 0.3,
 			Title:  "Command never run by this user",
 			Reason: fmt.Sprintf("%s runs a command of a kind never seen for this user: %s%s", who, cmd, u.usual())}
@@ -148,17 +149,17 @@ func (d *Commands) Detect(e *detect.Event, out []detect.Detection) []detect.Dete
 // shapeKey hashes the user, the executable and the rest of the command line with
 // its values masked (numbers, paths, quoted strings, hex: template.Mask).
 func (d *Commands) shapeKey(user, exe, rest string) uint64 {
-	d.buf = template.Mask(rest, d.buf[:0])
+	d.forms = d.masker.Forms(rest, d.forms[:0])
 	h := d.hash.Start()
 	h.String(user)
 	h.Byte(0)
 	h.String(exe)
-	for i, t := range d.buf {
+	for i, t := range d.forms {
 		if i == 32 {
 			break
 		}
 		h.Byte(' ')
-		h.String(t)
+		h.Bytes(t)
 	}
 	return h.Sum()
 }

@@ -116,7 +116,6 @@ func (d *Templates) Detect(e *detect.Event, out []detect.Detection) []detect.Det
 	if k.Accepted == Learning {
 		d.learn(k, sec, e.Time.IsZero())
 	}
-	text := detect.Sanitize(detect.Clip(e.Template.Template, 160))
 	switch {
 	case k.Accepted == Learning && lvl >= logwardenpb.LogLevel_LOG_LEVEL_ERROR:
 		// a critical line of a pattern not in the baseline is anomalous every time (until
@@ -129,9 +128,10 @@ func (d *Templates) Detect(e *detect.Event, out []detect.Detection) []detect.Det
 		case lvl >= logwardenpb.LogLevel_LOG_LEVEL_CRITICAL:
 			f.Severity, f.Score, f.Title = logwardenpb.Severity_SEVERITY_HIGH, 0.8, "New critical pattern"
 		}
-		f.Reason = fmt.Sprintf("%s line of a kind not in the baseline (%s): %s", levelName(lvl), d.history(k, sec, lvl), text)
+		f.Reason = fmt.Sprintf("%s line of a kind not in the baseline (%s): %s", levelName(lvl), d.history(k, sec, lvl), reasonText(e))
 		out = append(out, detect.Detection{Finding: f, Entity: origin(e), Key: tid, Cooldown: newAlertCooldown})
 	case !ok && d.warm:
+		text := reasonText(e)
 		f := &logwardenpb.Finding{Detector: "template", RuleId: "template.new", Severity: logwardenpb.Severity_SEVERITY_LOW, Score: 0.2,
 			Title: "New log template", Reason: "first line of a kind never seen before: " + text}
 		if lvl == logwardenpb.LogLevel_LOG_LEVEL_WARNING {
@@ -140,6 +140,11 @@ func (d *Templates) Detect(e *detect.Event, out []detect.Detection) []detect.Det
 		out = append(out, detect.Detection{Finding: f, Entity: origin(e), Key: tid, Candidate: true})
 	}
 	return out
+}
+
+// reasonText is the template as a finding's reason shows it.
+func reasonText(e *detect.Event) string {
+	return detect.Sanitize(detect.Clip(e.Template.Template, 160))
 }
 
 // learn records the line's hour and day and accepts the template once it was

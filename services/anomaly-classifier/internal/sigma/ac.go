@@ -15,8 +15,10 @@ type automaton struct {
 	class   [256]uint8 // byte → class; 0: in no pattern; A-Z share the class of a-z
 	classes int
 	pairs   [1 << 16 / 64]uint64 // bit class(b0)<<8|class(b1): a pattern starts with b0 b1
-	next    []int32              // trie: state*classes + class → child, 0 when none (the root is 0)
-	out     [][]int32            // state → ids of the patterns that end there
+	// next is the trie: state*classes + class → child<<1 | 1 when patterns end at the
+	// child (saves a lookup in out on every step), 0 when there is no child (the root is 0)
+	next []int32
+	out  [][]int32 // state → ids of the patterns that end there
 	// short: some pattern is shorter than two bytes, so the pair bitmap cannot rule
 	// positions out (anchors are at least two bytes; other callers may not be)
 	short bool
@@ -77,7 +79,11 @@ func newAutomaton(patterns []string) *automaton {
 	a.out = make([][]int32, len(nodes))
 	for s := range nodes {
 		for c, n := range nodes[s].next {
-			a.next[s*nc+int(c)] = n
+			v := n << 1
+			if len(nodes[n].out) > 0 {
+				v |= 1
+			}
+			a.next[s*nc+int(c)] = v
 		}
 		a.out[s] = nodes[s].out
 	}
@@ -85,27 +91,31 @@ func newAutomaton(patterns []string) *automaton {
 }
 
 // scan appends to buf the ids of the patterns that occur in s, ignoring ASCII case
-// (an id may repeat).
-func (a *automaton) scan(s string, buf []int32) []int32 {
+// (an id may repeat). ascii reports whether s is ASCII: when it is not, folding A-Z
+// is not enough (É is é) and the caller scans the lower-case form of s instead;
+// scan tells it while reading the bytes anyway.
+func (a *automaton) scan(s string, buf []int32) (_ []int32, ascii bool) {
 	if a.short {
 		buf = append(buf, a.out[0]...) // the empty pattern
 		for i := 0; i < len(s); i++ {
 			buf = a.walk(s[i:], buf)
 		}
-		return buf
+		return buf, isASCII(s)
 	}
-	if len(s) < 2 {
-		return buf
+	if len(s) == 0 {
+		return buf, true
 	}
+	hi := s[0]
 	c1 := uint(a.class[s[0]])
 	for i := 1; i < len(s); i++ {
+		hi |= s[i]
 		c0 := c1
 		c1 = uint(a.class[s[i]])
 		if k := c0<<8 | c1; a.pairs[k/64]&(1<<(k%64)) != 0 {
 			buf = a.walk(s[i-1:], buf)
 		}
 	}
-	return buf
+	return buf, hi < 0x80
 }
 
 // walk appends the ids of the patterns that s starts with.
@@ -113,12 +123,13 @@ func (a *automaton) walk(s string, buf []int32) []int32 {
 	nc := a.classes
 	st := 0
 	for i := 0; i < len(s); i++ {
-		st = int(a.next[st*nc+int(a.class[s[i]])])
-		if st == 0 {
+		v := a.next[st*nc+int(a.class[s[i]])]
+		if v == 0 {
 			break
 		}
-		if o := a.out[st]; len(o) > 0 {
-			buf = append(buf, o...)
+		st = int(v >> 1)
+		if v&1 != 0 {
+			buf = append(buf, a.out[st]...)
 		}
 	}
 	return buf

@@ -48,7 +48,11 @@ func TestAutomaton(t *testing.T) {
 	a := newAutomaton(pats)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, want := distinct(a.scan(tt.text, nil)), naiveScan(pats, tt.text)
+			hits, ascii := a.scan(tt.text, nil)
+			got, want := distinct(hits), naiveScan(pats, tt.text)
+			if ascii != isASCII(tt.text) {
+				t.Fatalf("scan(%q) says ASCII %v", tt.text, ascii)
+			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("scan(%q) = %v, want %v", tt.text, got, want)
 			}
@@ -58,8 +62,8 @@ func TestAutomaton(t *testing.T) {
 		pats := []string{"x", "ab", "b"}
 		a := newAutomaton(pats)
 		for _, s := range []string{"", "x", "b", "zab", "zzz"} {
-			if got, want := distinct(a.scan(s, nil)), naiveScan(pats, s); !slices.Equal(got, want) {
-				t.Fatalf("scan(%q) = %v, want %v", s, got, want)
+			if hits, _ := a.scan(s, nil); !slices.Equal(distinct(hits), naiveScan(pats, s)) {
+				t.Fatalf("scan(%q) = %v, want %v", s, distinct(hits), naiveScan(pats, s))
 			}
 		}
 	})
@@ -79,8 +83,9 @@ func FuzzAutomaton(f *testing.F) {
 			return
 		}
 		a := newAutomaton(pats)
-		if got, want := distinct(a.scan(text, nil)), naiveScan(pats, text); !slices.Equal(got, want) {
-			t.Fatalf("patterns %q: scan(%q) = %v, want %v", pats, text, got, want)
+		hits, ascii := a.scan(text, nil)
+		if got, want := distinct(hits), naiveScan(pats, text); !slices.Equal(got, want) || ascii != isASCII(text) {
+			t.Fatalf("patterns %q: scan(%q) = %v (ASCII %v), want %v", pats, text, got, ascii, want)
 		}
 	})
 }

@@ -297,11 +297,10 @@ func (m *Matcher) Match(e *Event, fn func(*Rule)) {
 		f := &rt.fields[fi]
 		vals := e.Values(f.name)
 		for j := range vals {
-			s := vals[j].Orig
-			if !isASCII(s) {
-				s = vals[j].Lower() // non-ASCII case folding changes bytes
+			var ascii bool
+			if m.hits, ascii = f.ac.scan(vals[j].Orig, m.hits[:0]); !ascii {
+				m.hits, _ = f.ac.scan(vals[j].Lower(), m.hits[:0]) // non-ASCII case folding changes bytes
 			}
-			m.hits = f.ac.scan(s, m.hits[:0])
 			for _, p := range m.hits {
 				for _, ri := range f.rulesOf[p] {
 					if m.mark[ri] != m.gen {

@@ -59,6 +59,7 @@ type Hit struct {
 type Correlator struct {
 	maxKeys int
 	byRule  map[string]map[string]*window
+	byCorr  map[*Rule]map[string]*window // byRule by rule, cheaper to look up than by id; reset by Keep
 	newest  time.Time
 	group   []string // the observation's group-by values (reused)
 	key     []byte   // its window key (reused: a lookup by []byte allocates nothing)
@@ -69,11 +70,12 @@ func NewCorrelator(maxKeys int) *Correlator {
 	if maxKeys < 1 {
 		maxKeys = 1
 	}
-	return &Correlator{maxKeys: maxKeys, byRule: map[string]map[string]*window{}}
+	return &Correlator{maxKeys: maxKeys, byRule: map[string]map[string]*window{}, byCorr: map[*Rule]map[string]*window{}}
 }
 
 // Keep drops the windows of correlation rules that rs no longer has.
 func (c *Correlator) Keep(rs *Ruleset) {
+	clear(c.byCorr)
 	for ref := range c.byRule {
 		if r := rs.Rule(ref); r == nil || r.Correlation == nil {
 			delete(c.byRule, ref)
@@ -138,11 +140,14 @@ func (c *Correlator) Observe(corr, b *Rule, e *Event, t time.Time, obs Observati
 	if t.After(c.newest) {
 		c.newest = t
 	}
-	ref := corr.Ref()
-	m := c.byRule[ref]
+	m := c.byCorr[corr]
 	if m == nil {
-		m = map[string]*window{}
-		c.byRule[ref] = m
+		ref := corr.Ref()
+		if m = c.byRule[ref]; m == nil {
+			m = map[string]*window{}
+			c.byRule[ref] = m
+		}
+		c.byCorr[corr] = m
 	}
 	c.key = c.key[:0]
 	for i, g := range group {

@@ -218,8 +218,13 @@ func (d *Detector) Detect(e *detect.Event, out []detect.Detection) []detect.Dete
 	// file, the user and sudo's fields, so their results are cached on those, and
 	// they are built only when a rule needs them (a cache miss, rules testing
 	// SourceIp or Host, correlations grouping their matches).
-	k := d.cacheKey(ev)
-	cached, ok := d.cache[string(k)]
+	var k []byte
+	var cached []cachedHit
+	ok := true // an event without derived events has nothing to cache
+	if taxonomy.MayDerive(ev) {
+		k = d.cacheKey(ev)
+		cached, ok = d.cache[string(k)]
+	}
 	need := !ok || d.anyVarying
 	for _, c := range cached {
 		need = need || len(c.rule.Correlations) > 0

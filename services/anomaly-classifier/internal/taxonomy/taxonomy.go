@@ -193,6 +193,20 @@ func (m *Mapper) MapMessage(ev *logwardenpb.LogEvent) *sigma.Event {
 // Message returns the message event of the last MapMessage.
 func (m *Mapper) Message() *sigma.Event { return &m.events[0] }
 
+// MayDerive reports whether ev may have derived events (a command or a file
+// access with a target): when it has none, a caller skips what it does for them
+// (the rules stage's result cache costs a key and a lookup per event).
+func MayDerive(ev *logwardenpb.LogEvent) bool {
+	if ev.GetTarget() == "" {
+		return false
+	}
+	switch ev.GetAction() {
+	case "command", "sudo", "file_access":
+		return true
+	}
+	return false
+}
+
 // MapDerived appends the derived events of ev after its message event (MapMessage
 // first) and returns them.
 func (m *Mapper) MapDerived(ev *logwardenpb.LogEvent) []sigma.Event {

@@ -100,3 +100,23 @@ func FuzzMap(f *testing.F) {
 		}
 	})
 }
+
+// Events that MayDerive rules out have no derived events.
+func TestMayDerive(t *testing.T) {
+	m := NewMapper()
+	for _, ev := range []*logwardenpb.LogEvent{
+		{Action: "command", Target: "cat /etc/shadow"},
+		{Action: "sudo", Target: "/bin/bash", Fields: map[string]string{"syslog.program": "sudo"}},
+		{Action: "file_access", Target: "/etc/shadow"},
+		{Action: "command"},
+		{Action: "file_access"},
+		{Action: "login", Target: "root"},
+		{Action: "dir_access", Target: "/etc"},
+		{Raw: "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186"},
+	} {
+		m.MapMessage(ev)
+		if n := len(m.MapDerived(ev)); n > 0 && !MayDerive(ev) {
+			t.Errorf("%v: %d derived events, MayDerive false", ev, n)
+		}
+	}
+}

@@ -77,8 +77,27 @@ func newScanner() scanner {
 	return scanner{seed: seed, wild: maphash.String(seed, Wildcard)}
 }
 
-// scan masks line; the result is valid until the next call.
+// scan masks line and hashes the tokens' forms; the result is valid until the
+// next call.
 func (s *scanner) scan(line string) []token {
+	s.tokens(line)
+	for k := range s.toks {
+		t := &s.toks[k]
+		if t.off == 0 {
+			t.hash = s.wild
+			continue
+		}
+		form := s.buf[t.off:t.end]
+		t.hash = maphash.Bytes(s.seed, form)
+		if t.kind&kindKeyed != 0 {
+			t.key = s.keyHash(form)
+		}
+	}
+	return s.toks
+}
+
+// tokens masks line into s.toks (forms in s.buf), without hashes.
+func (s *scanner) tokens(line string) []token {
 	s.buf = append(s.buf[:0], Wildcard...)
 	s.toks = s.toks[:0]
 	s.joins = false
@@ -139,18 +158,6 @@ func (s *scanner) scan(line string) []token {
 	}
 	if len(s.toks) > maxTokens {
 		s.toks = append(s.toks[:maxTokens-1], token{off: 0, end: 3, kind: kindPure})
-	}
-	for k := range s.toks {
-		t := &s.toks[k]
-		if t.off == 0 {
-			t.hash = s.wild
-			continue
-		}
-		form := s.buf[t.off:t.end]
-		t.hash = maphash.Bytes(s.seed, form)
-		if t.kind&kindKeyed != 0 {
-			t.key = s.keyHash(form)
-		}
 	}
 	return s.toks
 }
@@ -477,11 +484,26 @@ func (s *scanner) join() {
 
 // Mask splits line into its masked tokens, as the miner sees them, and
 // appends them to dst. It never panics; unlike the miner's own path it
-// allocates the tokens' text.
+// allocates the tokens' text (Masker does not).
 func Mask(line string, dst []string) []string {
 	s := newScanner()
-	for _, t := range s.scan(line) {
+	for _, t := range s.tokens(line) {
 		dst = append(dst, string(s.buf[t.off:t.end]))
+	}
+	return dst
+}
+
+// Masker masks lines as Mask does, reusing its memory: commands are masked on
+// every command event. Not safe for concurrent use.
+type Masker struct{ s scanner }
+
+// NewMasker returns a Masker.
+func NewMasker() *Masker { return &Masker{s: newScanner()} }
+
+// Forms appends the masked tokens of line to dst; they are valid until the next call.
+func (m *Masker) Forms(line string, dst [][]byte) [][]byte {
+	for _, t := range m.s.tokens(line) {
+		dst = append(dst, m.s.buf[t.off:t.end])
 	}
 	return dst
 }

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -61,10 +62,14 @@ func TestMask(t *testing.T) {
 		{"neighbouring values collapse", "nodes 10.0.0.1 10.0.0.2 10.0.0.3 down", "nodes <*> down"},
 		{"long values capped", "x " + strings.Repeat("a", 5), "x aaaaa"},
 	}
+	m := NewMasker() // one for all lines: its reused memory must not leak from one line to the next
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := strings.Join(Mask(tt.in, nil), " "); got != tt.want {
 				t.Errorf("Mask(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if got := string(bytes.Join(m.Forms(tt.in, nil), []byte(" "))); got != tt.want {
+				t.Errorf("Masker.Forms(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
