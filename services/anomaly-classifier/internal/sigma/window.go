@@ -33,6 +33,7 @@ type entry struct {
 
 type window struct {
 	entries []entry
+	arr     []entry        // the array entries lie at the end of (drop leaves room before them)
 	values  map[string]int // value_count: value → entries holding it
 	newest  time.Time
 	// sorted: the entries are in time order, as they are unless observations
@@ -182,7 +183,7 @@ func (c *Correlator) Observe(corr, b *Rule, e *Event, t time.Time, obs Observati
 		w.drop(len(w.entries) - limit + 1)
 	}
 	w.sorted = len(w.entries) == 0 || w.sorted && !t.Before(w.entries[len(w.entries)-1].t)
-	w.entries = append(w.entries, entry{t: t, value: value, rule: ruleIdx, obs: obs})
+	w.add(entry{t: t, value: value, rule: ruleIdx, obs: obs})
 	if n := len(w.entries) - MaxEvidence - 1; n >= 0 {
 		w.entries[n].obs.Payload = nil // only the newest observations stay as evidence
 	}
@@ -309,14 +310,30 @@ func (w *window) filter(keep func(*entry) bool) {
 
 // drop removes the n first entries by moving the window's start: a full window
 // drops one entry per observation, and moving the others down each time cost a
-// copy of the whole window. The array is reallocated (and the dropped room
-// freed) when append finds no room at its end.
+// copy of the whole window. add reuses the room.
 func (w *window) drop(n int) {
 	for _, en := range w.entries[:n] {
 		w.forget(en)
 	}
 	clear(w.entries[:n]) // their evidence is not kept alive by the array
 	w.entries = w.entries[n:]
+}
+
+// add appends en. When the array has no room after the entries, they move to
+// its start, into the room drop left: a copy of the window after at least as
+// many drops, and no new array.
+func (w *window) add(en entry) {
+	if len(w.entries) == cap(w.entries) {
+		if room := cap(w.arr) - cap(w.entries); room > 0 {
+			n := copy(w.arr[:len(w.entries)], w.entries)
+			clear(w.arr[n : n+room]) // the old places of the last ones
+			w.entries = w.arr[:n]
+		}
+	}
+	w.entries = append(w.entries, en)
+	if cap(w.entries) > cap(w.arr) { // a new array
+		w.arr = w.entries[:0]
+	}
 }
 
 func (w *window) forget(en entry) {

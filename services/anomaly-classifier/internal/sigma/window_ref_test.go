@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,42 @@ func (c *Correlation) uses(b *Rule) bool {
 		}
 	}
 	return false
+}
+
+// A window that slides (observations in time order, the oldest expiring or
+// dropped for room) allocates nothing: it reuses its array.
+func TestWindowSlidesWithoutAllocating(t *testing.T) {
+	rs := load(t, corrDoc+`---
+title: Never
+name: never
+correlation:
+    type: value_count
+    rules: [fail]
+    group-by: [SourceIp]
+    timespan: 1m
+    condition: {field: User, gte: 1000}
+`)
+	never, fail := rs.Rule("never"), rs.Rule("fail")
+	c := NewCorrelator(10)
+	e := ev(Source{Product: "linux"}, "SourceIp", "10.0.0.1", "User", "u")
+	at := tZero
+	observe := func(step time.Duration) {
+		at = at.Add(step)
+		c.Observe(never, fail, e, at, Observation{ID: "x"})
+	}
+	for _, step := range []time.Duration{time.Second, 100 * time.Millisecond} { // entries expire; the window is full
+		for i := 0; i < 2000; i++ {
+			observe(step)
+		}
+		// AllocsPerRun rounds an average down: count them all
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := 0; i < 1000; i++ {
+			observe(step)
+		}
+		runtime.ReadMemStats(&after)
+		if n := after.Mallocs - before.Mallocs; n != 0 {
+			t.Errorf("step %s: %d allocations in 1000 observations", step, n)
+		}
+	}
 }

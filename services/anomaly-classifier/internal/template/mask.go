@@ -257,19 +257,24 @@ func (s *scanner) word(w string, keyed bool) {
 			i++
 			continue
 		}
+		// the compound's extent, and the or and and of its bytes' classes
 		j, key := i+1, false
+		or, and := charClass[c], charClass[c]
 		for j < n {
 			d := w[j]
 			if d == ':' && keyColon(w, i, j) {
 				key = true
 				break
 			}
-			if charClass[d]&cDelim != 0 {
+			cl := charClass[d]
+			if cl&cDelim != 0 {
 				break
 			}
+			or |= cl
+			and &= cl
 			j++
 		}
-		switch s.compound(w[i:j]) {
+		switch s.compound(w[i:j], or, and) {
 		case compoundNumber:
 			numbers++
 			masked++
@@ -352,14 +357,9 @@ const (
 	compoundNumber        // a value that is a plain number
 )
 
-// compound appends c or its mask to buf and says which it was.
-func (s *scanner) compound(c string) int {
-	or, and := uint16(0), uint16(0xffff)
-	for k := 0; k < len(c); k++ {
-		cl := charClass[c[k]]
-		or |= cl
-		and &= cl
-	}
+// compound appends c or its mask to buf and says which it was; or and and are
+// those of the classes of its bytes.
+func (s *scanner) compound(c string, or, and uint16) int {
 	letters := or&(cLower|cUpper) != 0
 	switch {
 	case or&cDigit != 0:
