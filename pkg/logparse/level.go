@@ -17,10 +17,39 @@ const headerTokens = 12
 // msgTokens is how many leading tokens of a syslog message may hold a level.
 const msgTokens = 6
 
+// levelStart marks the first three letters (lower case) of the level spellings,
+// a bit per prefix: wordLevel is asked about every token of a line's header, and
+// most of them are not levels nor start like one.
+var levelStart = func() (t [(26*26*26 + 63) / 64]uint64) {
+	for _, w := range []string{"trace", "trc", "verbose", "debug", "dbg", "info", "inf", "information",
+		"informational", "notice", "warn", "warning", "wrn", "error", "err", "severe", "crit", "critical",
+		"fatal", "ftl", "dpanic", "failure", "alert", "emerg", "emergency", "panic"} {
+		k, _ := levelPrefix(w)
+		t[k/64] |= 1 << (k % 64)
+	}
+	return t
+}()
+
+// levelPrefix numbers the first three bytes of w (at least three) when they are
+// ASCII letters, in any case.
+func levelPrefix(w string) (k int, ok bool) {
+	for i := 0; i < 3; i++ {
+		c := w[i] | 0x20 // ASCII letters in lower case; other bytes fail the range check
+		if c < 'a' || c > 'z' {
+			return 0, false
+		}
+		k = k*26 + int(c-'a')
+	}
+	return k, true
+}
+
 // Level spellings, matched case-insensitively by wordLevel; what case a word
 // may take in free text is decided by tokenLevel.
 func wordLevel(w string) logwardenpb.LogLevel {
 	if len(w) < 3 || len(w) > 13 {
+		return 0
+	}
+	if k, ok := levelPrefix(w); !ok || levelStart[k/64]&(1<<(k%64)) == 0 {
 		return 0
 	}
 	var buf [13]byte
@@ -104,6 +133,23 @@ func tokenLevel(w string, bracketed, colon, prose bool) logwardenpb.LogLevel {
 
 func isSep(c byte) bool { return c == ' ' || c == '\t' || c == '|' }
 
+// punct classes the punctuation around a header token (a table: strings.IndexByte on
+// a set of a few bytes is a function call per byte of every token).
+var punct = func() (t [256]uint8) {
+	for _, c := range []byte("[(<{\"'") {
+		t[c] |= opening
+	}
+	for _, c := range []byte("])>}\"',;.-") {
+		t[c] |= closing
+	}
+	return t
+}()
+
+const (
+	opening = 1 << iota // may open a token: [ ( < { and quotes
+	closing             // may close a token (the colon aside): ] ) > } quotes , ; . -
+)
+
 // headerLevel scans the first max tokens of s for a level column or a
 // key=value level (logfmt).
 func headerLevel(s string, max int) logwardenpb.LogLevel {
@@ -115,17 +161,20 @@ func headerLevel(s string, max int) logwardenpb.LogLevel {
 		if s == "" {
 			return 0
 		}
-		end := 0
+		end, eq := 0, -1 // eq: the token's first '='
 		for end < len(s) && !isSep(s[end]) {
+			if eq < 0 && s[end] == '=' {
+				eq = end
+			}
 			end++
 		}
 		tok, rest := s[:end], s[end:]
 		s = rest
-		if lv, ok := logfmtLevel(tok); ok {
+		if lv, ok := logfmtLevel(tok, eq); ok {
 			return lv
 		}
 		bracketed, colon := false, false
-		for len(tok) > 0 && strings.IndexByte("[(<{\"'", tok[0]) >= 0 {
+		for len(tok) > 0 && punct[tok[0]]&opening != 0 {
 			bracketed = bracketed || tok[0] != '"' && tok[0] != '\''
 			tok = tok[1:]
 		}
@@ -133,7 +182,7 @@ func headerLevel(s string, max int) logwardenpb.LogLevel {
 			c := tok[len(tok)-1]
 			if c == ':' {
 				colon = true
-			} else if strings.IndexByte("])>}\"',;.-", c) < 0 {
+			} else if punct[c]&closing == 0 {
 				break
 			}
 			tok = tok[:len(tok)-1]
@@ -145,9 +194,11 @@ func headerLevel(s string, max int) logwardenpb.LogLevel {
 			return lv
 		}
 		// "ERROR:root:message" (Python's default format), "WARN:component"
-		if i := strings.IndexByte(tok, ':'); i >= 3 && n == 0 {
-			if lv := tokenLevel(tok[:i], false, true, prose); lv != 0 {
-				return lv
+		if n == 0 {
+			if i := strings.IndexByte(tok, ':'); i >= 3 {
+				if lv := tokenLevel(tok[:i], false, true, prose); lv != 0 {
+					return lv
+				}
 			}
 		}
 		if !prose && !bracketed && !colon && isWord(tok) {
@@ -170,9 +221,9 @@ func isWord(s string) bool {
 	return true
 }
 
-// logfmtLevel reads level=…, lvl=…, severity=… (any case of the value).
-func logfmtLevel(tok string) (logwardenpb.LogLevel, bool) {
-	i := strings.IndexByte(tok, '=')
+// logfmtLevel reads level=…, lvl=…, severity=… (any case of the value); i is
+// the index of the token's first '=' (-1: none).
+func logfmtLevel(tok string, i int) (logwardenpb.LogLevel, bool) {
 	if i < 3 || i > 9 {
 		return 0, false
 	}
@@ -392,7 +443,11 @@ func lineLevel(line, format, msg string, ev *logwardenpb.LogEvent) logwardenpb.L
 }
 
 func jsonOrHeader(s string, tokens int) logwardenpb.LogLevel {
-	if t := strings.TrimLeft(s, " \t"); len(t) > 0 && t[0] == '{' {
+	t := s
+	for len(t) > 0 && (t[0] == ' ' || t[0] == '\t') {
+		t = t[1:] // strings.TrimLeft builds its byte set on every call
+	}
+	if len(t) > 0 && t[0] == '{' {
 		return jsonLevel(t)
 	}
 	return headerLevel(s, tokens)

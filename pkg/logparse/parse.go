@@ -80,7 +80,9 @@ func (p *Parser) MaxLineBytes() int { return p.max }
 // ev.Host is empty, and adds to ev.Fields (created when nil). Pass a fresh or reset event.
 // A trailing "\n" or "\r\n" is dropped. Parse never panics, whatever the input.
 func (p *Parser) Parse(line string, ev *logwardenpb.LogEvent) {
-	line = strings.TrimRight(line, "\r\n")
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1] // strings.TrimRight builds its byte set on every call
+	}
 	truncated := false
 	if len(line) > p.max {
 		line = cutAtRune(line, p.max)
