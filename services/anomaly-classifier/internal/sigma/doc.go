@@ -7,9 +7,9 @@
 // literal, prefix, suffix, substring or wildcard matchers (regular expressions only for
 // the re modifier), conditions become a small expression tree, and every rule gets
 // "anchors" — literals that must occur in some field for it to match — which feed one
-// Aho-Corasick automaton per log source. Ruleset.Match runs that automaton over an
-// Event's values and fully evaluates only the rules whose anchors occurred (plus the few
-// without anchors).
+// multi-pattern matcher per log source and field (a trie behind a bitmap of the anchors'
+// first bytes, see ac.go). Ruleset.Match runs those matchers over an Event's values and
+// fully evaluates only the rules whose anchors occurred (plus the few without anchors).
 //
 // A rule that uses something this evaluator does not support (an unknown field for its log
 // source, an unknown modifier, a log source the taxonomy never produces, a correlation type
