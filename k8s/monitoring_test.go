@@ -153,6 +153,7 @@ func TestPrometheusRules(t *testing.T) {
 		"LogwardenDLQWrites":       "logwarden_dlq_writes_total",
 		"LogwardenSlackFailures":   "logwarden_slack_posts_total",
 		"LogwardenLLMDegraded":     "logwarden_llm_requests_total",
+		"LogwardenStateNotSaved":   "logwarden_state_topic_saves_total",
 	} {
 		if !strings.Contains(alerts[name], metric) {
 			t.Errorf("alert %s missing or not on %s", name, metric)

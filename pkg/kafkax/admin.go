@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -73,6 +75,8 @@ type TopicSpec struct {
 	// a Retention > 0): the broker keeps the latest record of each key, and a record
 	// without a value (a tombstone) deletes its key.
 	Compact bool
+	// Config holds other topic configuration entries (segment.bytes, …).
+	Config map[string]string
 }
 
 // EnsureTopics creates the topics that do not exist yet and waits until every partition of
@@ -107,6 +111,9 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{
 				ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(s.MaxMessageBytes),
 			})
+		}
+		for _, k := range slices.Sorted(maps.Keys(s.Config)) {
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: k, ConfigValue: s.Config[k]})
 		}
 		req.Topics = append(req.Topics, tc)
 	}

@@ -255,6 +255,17 @@ func (a *Admin) Follow(ctx context.Context, topic string, fn func(Message), load
 	}
 }
 
+// EndOffsets returns the end offset (the offset the next record will get) of each
+// partition of topic: a reader that has passed end-1 of every partition has read every
+// record written before the call.
+func (a *Admin) EndOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	parts, err := a.partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	return a.listOffsets(ctx, topic, parts, kafka.LastOffset)
+}
+
 // listOffsets returns the first (kafka.FirstOffset) or end (kafka.LastOffset) offset of
 // each partition.
 func (a *Admin) listOffsets(ctx context.Context, topic string, parts []int, which int64) (map[int]int64, error) {

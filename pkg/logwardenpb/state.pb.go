@@ -684,11 +684,13 @@ func (x *HashedCount) GetCount() int64 {
 
 // UserCommands is a user's command history as command novelty keeps it.
 type UserCommands struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Commands      int64                  `protobuf:"varint,2,opt,name=commands,proto3" json:"commands,omitempty"`
-	First         int64                  `protobuf:"varint,3,opt,name=first,proto3" json:"first,omitempty"`
-	Usual         []*NamedCount          `protobuf:"bytes,4,rep,name=usual,proto3" json:"usual,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	User     string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Commands int64                  `protobuf:"varint,2,opt,name=commands,proto3" json:"commands,omitempty"`
+	First    int64                  `protobuf:"varint,3,opt,name=first,proto3" json:"first,omitempty"`
+	Usual    []*NamedCount          `protobuf:"bytes,4,rep,name=usual,proto3" json:"usual,omitempty"`
+	// Partition of the input topic the user's events came from (absent or -1: unknown).
+	Partition     *int32 `protobuf:"zigzag32,5,opt,name=partition,proto3,oneof" json:"partition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -749,6 +751,13 @@ func (x *UserCommands) GetUsual() []*NamedCount {
 		return x.Usual
 	}
 	return nil
+}
+
+func (x *UserCommands) GetPartition() int32 {
+	if x != nil && x.Partition != nil {
+		return *x.Partition
+	}
+	return 0
 }
 
 type HostErrors struct {
@@ -849,9 +858,11 @@ type UserState struct {
 	// Values seen only on suspicious events, with their count.
 	Held map[string]int32 `protobuf:"bytes,6,rep,name=held,proto3" json:"held,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// Keyed hashes of the directories the user opened.
-	Directories   []uint64      `protobuf:"fixed64,7,rep,packed,name=directories,proto3" json:"directories,omitempty"`
-	Rates         []*ActionRate `protobuf:"bytes,8,rep,name=rates,proto3" json:"rates,omitempty"`
-	Adopted       bool          `protobuf:"varint,9,opt,name=adopted,proto3" json:"adopted,omitempty"`
+	Directories []uint64      `protobuf:"fixed64,7,rep,packed,name=directories,proto3" json:"directories,omitempty"`
+	Rates       []*ActionRate `protobuf:"bytes,8,rep,name=rates,proto3" json:"rates,omitempty"`
+	Adopted     bool          `protobuf:"varint,9,opt,name=adopted,proto3" json:"adopted,omitempty"`
+	// Partition of the input topic the user's events came from (absent or -1: unknown).
+	Partition     *int32 `protobuf:"zigzag32,10,opt,name=partition,proto3,oneof" json:"partition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -949,6 +960,13 @@ func (x *UserState) GetAdopted() bool {
 	return false
 }
 
+func (x *UserState) GetPartition() int32 {
+	if x != nil && x.Partition != nil {
+		return *x.Partition
+	}
+	return 0
+}
+
 // ActionRate is a user's 10-minute rate of one action.
 type ActionRate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1026,6 +1044,349 @@ func (x *ActionRate) GetFired() bool {
 	return false
 }
 
+// StateRecord is the value of one record of the compacted topic logwarden.state, which
+// every anomaly-classifier replica reads at start and follows (docs/architecture.md):
+// the meta record (key "meta"), a shard of the fleet's knowledge (key "fleet/<n>"), or
+// a chunk of the users of one partition of the input topic (key
+// "users/<topic>/<partition>/<n>").
+type StateRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Format version (the engine's state version); a reader skips another version.
+	Version uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	SavedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=saved_at,json=savedAt,proto3" json:"saved_at,omitempty"`
+	// Instance that wrote the record (host name, process id and a random part).
+	Writer string `protobuf:"bytes,3,opt,name=writer,proto3" json:"writer,omitempty"`
+	// Types that are valid to be assigned to Body:
+	//
+	//	*StateRecord_Meta
+	//	*StateRecord_Fleet
+	//	*StateRecord_Users
+	Body          isStateRecord_Body `protobuf_oneof:"body"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateRecord) Reset() {
+	*x = StateRecord{}
+	mi := &file_logwarden_v1_state_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateRecord) ProtoMessage() {}
+
+func (x *StateRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_logwarden_v1_state_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateRecord.ProtoReflect.Descriptor instead.
+func (*StateRecord) Descriptor() ([]byte, []int) {
+	return file_logwarden_v1_state_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StateRecord) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *StateRecord) GetSavedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SavedAt
+	}
+	return nil
+}
+
+func (x *StateRecord) GetWriter() string {
+	if x != nil {
+		return x.Writer
+	}
+	return ""
+}
+
+func (x *StateRecord) GetBody() isStateRecord_Body {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *StateRecord) GetMeta() *StateMeta {
+	if x != nil {
+		if x, ok := x.Body.(*StateRecord_Meta); ok {
+			return x.Meta
+		}
+	}
+	return nil
+}
+
+func (x *StateRecord) GetFleet() *FleetShard {
+	if x != nil {
+		if x, ok := x.Body.(*StateRecord_Fleet); ok {
+			return x.Fleet
+		}
+	}
+	return nil
+}
+
+func (x *StateRecord) GetUsers() *PartitionUsers {
+	if x != nil {
+		if x, ok := x.Body.(*StateRecord_Users); ok {
+			return x.Users
+		}
+	}
+	return nil
+}
+
+type isStateRecord_Body interface {
+	isStateRecord_Body()
+}
+
+type StateRecord_Meta struct {
+	Meta *StateMeta `protobuf:"bytes,4,opt,name=meta,proto3,oneof"`
+}
+
+type StateRecord_Fleet struct {
+	Fleet *FleetShard `protobuf:"bytes,5,opt,name=fleet,proto3,oneof"`
+}
+
+type StateRecord_Users struct {
+	Users *PartitionUsers `protobuf:"bytes,6,opt,name=users,proto3,oneof"`
+}
+
+func (*StateRecord_Meta) isStateRecord_Body() {}
+
+func (*StateRecord_Fleet) isStateRecord_Body() {}
+
+func (*StateRecord_Users) isStateRecord_Body() {}
+
+// StateMeta is what every replica must agree on before it learns anything.
+type StateMeta struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key of the keyed hashes (command shapes, rare pairs, directories) of the fleet;
+	// the latest meta record's key is the one every replica uses.
+	HashKey       []byte `protobuf:"bytes,1,opt,name=hash_key,json=hashKey,proto3" json:"hash_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateMeta) Reset() {
+	*x = StateMeta{}
+	mi := &file_logwarden_v1_state_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateMeta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateMeta) ProtoMessage() {}
+
+func (x *StateMeta) ProtoReflect() protoreflect.Message {
+	mi := &file_logwarden_v1_state_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateMeta.ProtoReflect.Descriptor instead.
+func (*StateMeta) Descriptor() ([]byte, []int) {
+	return file_logwarden_v1_state_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *StateMeta) GetHashKey() []byte {
+	if x != nil {
+		return x.HashKey
+	}
+	return nil
+}
+
+// FleetShard is one of shards parts of a replica's view of the fleet: templates,
+// their history and rates, executables, hosts and network popularity, split by a hash
+// of the template id or name so that each record stays within max.message.bytes. The
+// counters and flags of FleetState (warm, events, start, …) are in every shard.
+type FleetShard struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shard         uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	Shards        uint32                 `protobuf:"varint,2,opt,name=shards,proto3" json:"shards,omitempty"`
+	Fleet         *FleetState            `protobuf:"bytes,3,opt,name=fleet,proto3" json:"fleet,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FleetShard) Reset() {
+	*x = FleetShard{}
+	mi := &file_logwarden_v1_state_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FleetShard) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FleetShard) ProtoMessage() {}
+
+func (x *FleetShard) ProtoReflect() protoreflect.Message {
+	mi := &file_logwarden_v1_state_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FleetShard.ProtoReflect.Descriptor instead.
+func (*FleetShard) Descriptor() ([]byte, []int) {
+	return file_logwarden_v1_state_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *FleetShard) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *FleetShard) GetShards() uint32 {
+	if x != nil {
+		return x.Shards
+	}
+	return 0
+}
+
+func (x *FleetShard) GetFleet() *FleetState {
+	if x != nil {
+		return x.Fleet
+	}
+	return nil
+}
+
+// PartitionUsers is one of chunks parts of the users of one partition of the input
+// topic, as a replica had them once it had handled every message below offset.
+type PartitionUsers struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Topic     string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset    int64                  `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	Chunk     uint32                 `protobuf:"varint,4,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	Chunks    uint32                 `protobuf:"varint,5,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// Key of the keyed hashes in the users' state (directories).
+	HashKey       []byte          `protobuf:"bytes,6,opt,name=hash_key,json=hashKey,proto3" json:"hash_key,omitempty"`
+	Users         []*UserState    `protobuf:"bytes,7,rep,name=users,proto3" json:"users,omitempty"`
+	Commands      []*UserCommands `protobuf:"bytes,8,rep,name=commands,proto3" json:"commands,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartitionUsers) Reset() {
+	*x = PartitionUsers{}
+	mi := &file_logwarden_v1_state_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionUsers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionUsers) ProtoMessage() {}
+
+func (x *PartitionUsers) ProtoReflect() protoreflect.Message {
+	mi := &file_logwarden_v1_state_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionUsers.ProtoReflect.Descriptor instead.
+func (*PartitionUsers) Descriptor() ([]byte, []int) {
+	return file_logwarden_v1_state_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PartitionUsers) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *PartitionUsers) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *PartitionUsers) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *PartitionUsers) GetChunk() uint32 {
+	if x != nil {
+		return x.Chunk
+	}
+	return 0
+}
+
+func (x *PartitionUsers) GetChunks() uint32 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *PartitionUsers) GetHashKey() []byte {
+	if x != nil {
+		return x.HashKey
+	}
+	return nil
+}
+
+func (x *PartitionUsers) GetUsers() []*UserState {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
+func (x *PartitionUsers) GetCommands() []*UserCommands {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
 var File_logwarden_v1_state_proto protoreflect.FileDescriptor
 
 const file_logwarden_v1_state_proto_rawDesc = "" +
@@ -1093,12 +1454,15 @@ const file_logwarden_v1_state_proto_rawDesc = "" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\"7\n" +
 	"\vHashedCount\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\x06R\x04hash\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\x84\x01\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb5\x01\n" +
 	"\fUserCommands\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1a\n" +
 	"\bcommands\x18\x02 \x01(\x03R\bcommands\x12\x14\n" +
 	"\x05first\x18\x03 \x01(\x03R\x05first\x12.\n" +
-	"\x05usual\x18\x04 \x03(\v2\x18.logwarden.v1.NamedCountR\x05usual\"\x90\x01\n" +
+	"\x05usual\x18\x04 \x03(\v2\x18.logwarden.v1.NamedCountR\x05usual\x12!\n" +
+	"\tpartition\x18\x05 \x01(\x11H\x00R\tpartition\x88\x01\x01B\f\n" +
+	"\n" +
+	"_partition\"\x90\x01\n" +
 	"\n" +
 	"HostErrors\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x14\n" +
@@ -1106,7 +1470,7 @@ const file_logwarden_v1_state_proto_rawDesc = "" +
 	"\x06bucket\x18\x03 \x01(\x03R\x06bucket\x12\x14\n" +
 	"\x05count\x18\x04 \x01(\x05R\x05count\x12\x14\n" +
 	"\x05usual\x18\x05 \x01(\x02R\x05usual\x12\x14\n" +
-	"\x05fired\x18\x06 \x01(\bR\x05fired\"\xdd\x02\n" +
+	"\x05fired\x18\x06 \x01(\bR\x05fired\"\x8e\x03\n" +
 	"\tUserState\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06events\x18\x02 \x01(\x03R\x06events\x12\x14\n" +
@@ -1116,17 +1480,45 @@ const file_logwarden_v1_state_proto_rawDesc = "" +
 	"\x04held\x18\x06 \x03(\v2!.logwarden.v1.UserState.HeldEntryR\x04held\x12 \n" +
 	"\vdirectories\x18\a \x03(\x06R\vdirectories\x12.\n" +
 	"\x05rates\x18\b \x03(\v2\x18.logwarden.v1.ActionRateR\x05rates\x12\x18\n" +
-	"\aadopted\x18\t \x01(\bR\aadopted\x1a7\n" +
+	"\aadopted\x18\t \x01(\bR\aadopted\x12!\n" +
+	"\tpartition\x18\n" +
+	" \x01(\x11H\x00R\tpartition\x88\x01\x01\x1a7\n" +
 	"\tHeldEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"|\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01B\f\n" +
+	"\n" +
+	"_partition\"|\n" +
 	"\n" +
 	"ActionRate\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\x03R\x06bucket\x12\x14\n" +
 	"\x05count\x18\x03 \x01(\x05R\x05count\x12\x12\n" +
 	"\x04ewma\x18\x04 \x01(\x01R\x04ewma\x12\x14\n" +
-	"\x05fired\x18\x05 \x01(\bR\x05firedB<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"
+	"\x05fired\x18\x05 \x01(\bR\x05fired\"\x95\x02\n" +
+	"\vStateRecord\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x125\n" +
+	"\bsaved_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\asavedAt\x12\x16\n" +
+	"\x06writer\x18\x03 \x01(\tR\x06writer\x12-\n" +
+	"\x04meta\x18\x04 \x01(\v2\x17.logwarden.v1.StateMetaH\x00R\x04meta\x120\n" +
+	"\x05fleet\x18\x05 \x01(\v2\x18.logwarden.v1.FleetShardH\x00R\x05fleet\x124\n" +
+	"\x05users\x18\x06 \x01(\v2\x1c.logwarden.v1.PartitionUsersH\x00R\x05usersB\x06\n" +
+	"\x04body\"&\n" +
+	"\tStateMeta\x12\x19\n" +
+	"\bhash_key\x18\x01 \x01(\fR\ahashKey\"j\n" +
+	"\n" +
+	"FleetShard\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\rR\x05shard\x12\x16\n" +
+	"\x06shards\x18\x02 \x01(\rR\x06shards\x12.\n" +
+	"\x05fleet\x18\x03 \x01(\v2\x18.logwarden.v1.FleetStateR\x05fleet\"\x8c\x02\n" +
+	"\x0ePartitionUsers\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x14\n" +
+	"\x05chunk\x18\x04 \x01(\rR\x05chunk\x12\x16\n" +
+	"\x06chunks\x18\x05 \x01(\rR\x06chunks\x12\x19\n" +
+	"\bhash_key\x18\x06 \x01(\fR\ahashKey\x12-\n" +
+	"\x05users\x18\a \x03(\v2\x17.logwarden.v1.UserStateR\x05users\x126\n" +
+	"\bcommands\x18\b \x03(\v2\x1a.logwarden.v1.UserCommandsR\bcommandsB<Z:github.com/logwarden/logwarden/pkg/logwardenpb;logwardenpbb\x06proto3"
 
 var (
 	file_logwarden_v1_state_proto_rawDescOnce sync.Once
@@ -1140,7 +1532,7 @@ func file_logwarden_v1_state_proto_rawDescGZIP() []byte {
 	return file_logwarden_v1_state_proto_rawDescData
 }
 
-var file_logwarden_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_logwarden_v1_state_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_logwarden_v1_state_proto_goTypes = []any{
 	(*EngineState)(nil),           // 0: logwarden.v1.EngineState
 	(*FleetState)(nil),            // 1: logwarden.v1.FleetState
@@ -1153,13 +1545,17 @@ var file_logwarden_v1_state_proto_goTypes = []any{
 	(*HostErrors)(nil),            // 8: logwarden.v1.HostErrors
 	(*UserState)(nil),             // 9: logwarden.v1.UserState
 	(*ActionRate)(nil),            // 10: logwarden.v1.ActionRate
-	nil,                           // 11: logwarden.v1.FleetState.NetworksEntry
-	nil,                           // 12: logwarden.v1.UserState.HeldEntry
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(LogLevel)(0),                 // 14: logwarden.v1.LogLevel
+	(*StateRecord)(nil),           // 11: logwarden.v1.StateRecord
+	(*StateMeta)(nil),             // 12: logwarden.v1.StateMeta
+	(*FleetShard)(nil),            // 13: logwarden.v1.FleetShard
+	(*PartitionUsers)(nil),        // 14: logwarden.v1.PartitionUsers
+	nil,                           // 15: logwarden.v1.FleetState.NetworksEntry
+	nil,                           // 16: logwarden.v1.UserState.HeldEntry
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(LogLevel)(0),                 // 18: logwarden.v1.LogLevel
 }
 var file_logwarden_v1_state_proto_depIdxs = []int32{
-	13, // 0: logwarden.v1.EngineState.saved_at:type_name -> google.protobuf.Timestamp
+	17, // 0: logwarden.v1.EngineState.saved_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: logwarden.v1.EngineState.fleet:type_name -> logwarden.v1.FleetState
 	9,  // 2: logwarden.v1.EngineState.users:type_name -> logwarden.v1.UserState
 	2,  // 3: logwarden.v1.FleetState.templates:type_name -> logwarden.v1.MinedTemplate
@@ -1170,17 +1566,24 @@ var file_logwarden_v1_state_proto_depIdxs = []int32{
 	5,  // 8: logwarden.v1.FleetState.executables:type_name -> logwarden.v1.NamedCount
 	7,  // 9: logwarden.v1.FleetState.command_users:type_name -> logwarden.v1.UserCommands
 	8,  // 10: logwarden.v1.FleetState.error_hosts:type_name -> logwarden.v1.HostErrors
-	11, // 11: logwarden.v1.FleetState.networks:type_name -> logwarden.v1.FleetState.NetworksEntry
+	15, // 11: logwarden.v1.FleetState.networks:type_name -> logwarden.v1.FleetState.NetworksEntry
 	4,  // 12: logwarden.v1.FleetState.rate_total:type_name -> logwarden.v1.TemplateRate
-	14, // 13: logwarden.v1.TemplateKnowledge.level:type_name -> logwarden.v1.LogLevel
+	18, // 13: logwarden.v1.TemplateKnowledge.level:type_name -> logwarden.v1.LogLevel
 	5,  // 14: logwarden.v1.UserCommands.usual:type_name -> logwarden.v1.NamedCount
-	12, // 15: logwarden.v1.UserState.held:type_name -> logwarden.v1.UserState.HeldEntry
+	16, // 15: logwarden.v1.UserState.held:type_name -> logwarden.v1.UserState.HeldEntry
 	10, // 16: logwarden.v1.UserState.rates:type_name -> logwarden.v1.ActionRate
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	17, // 17: logwarden.v1.StateRecord.saved_at:type_name -> google.protobuf.Timestamp
+	12, // 18: logwarden.v1.StateRecord.meta:type_name -> logwarden.v1.StateMeta
+	13, // 19: logwarden.v1.StateRecord.fleet:type_name -> logwarden.v1.FleetShard
+	14, // 20: logwarden.v1.StateRecord.users:type_name -> logwarden.v1.PartitionUsers
+	1,  // 21: logwarden.v1.FleetShard.fleet:type_name -> logwarden.v1.FleetState
+	9,  // 22: logwarden.v1.PartitionUsers.users:type_name -> logwarden.v1.UserState
+	7,  // 23: logwarden.v1.PartitionUsers.commands:type_name -> logwarden.v1.UserCommands
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_logwarden_v1_state_proto_init() }
@@ -1189,13 +1592,20 @@ func file_logwarden_v1_state_proto_init() {
 		return
 	}
 	file_logwarden_v1_log_event_proto_init()
+	file_logwarden_v1_state_proto_msgTypes[7].OneofWrappers = []any{}
+	file_logwarden_v1_state_proto_msgTypes[9].OneofWrappers = []any{}
+	file_logwarden_v1_state_proto_msgTypes[11].OneofWrappers = []any{
+		(*StateRecord_Meta)(nil),
+		(*StateRecord_Fleet)(nil),
+		(*StateRecord_Users)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_logwarden_v1_state_proto_rawDesc), len(file_logwarden_v1_state_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

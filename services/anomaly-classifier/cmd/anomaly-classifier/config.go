@@ -33,7 +33,8 @@ type Config struct {
 	ReplayEvents           int64                 `mapstructure:"replay_events" desc:"messages of a partition's history re-read to rebuild per-user state when the partition is assigned to this instance (0: off, its users start cold)"`
 	DedupEvents            int                   `mapstructure:"dedup_events" desc:"event ids remembered per partition (at least this many, at most twice) to drop duplicates before detection (0: off)"`
 	StateFile              string                `mapstructure:"state_file" desc:"file of the engine's learnt state (templates, baselines): loaded at start, saved every state_save_interval and at exit; anomaly-classifier learn writes one (empty: off)"`
-	StateSaveInterval      time.Duration         `mapstructure:"state_save_interval" desc:"how often the learnt state is saved to state_file (0: only at exit)"`
+	StateSaveInterval      time.Duration         `mapstructure:"state_save_interval" desc:"how often the learnt state is saved to state_file and state_topic (0: only at exit)"`
+	StateTopic             string                `mapstructure:"state_topic" desc:"compacted topic of the learnt state shared by the replicas (templates, networks, executables; each partition's users): read to its end at start, followed, saved every state_save_interval and at exit (empty: off, e.g. --state-topic=)"`
 	Consumer               ConsumerConfig        `mapstructure:"consumer"`
 	Writer                 kafkax.WriterConfig   `mapstructure:"writer"`
 	RulesDir               string                `mapstructure:"rules_dir" desc:"directory of extra Sigma rules (*.yml, *.yaml, recursive) loaded with the shipped rule pack; empty = the pack alone"`
@@ -78,6 +79,7 @@ func DefaultConfig() Config {
 		ReplayEvents:           20000,
 		DedupEvents:            service.DefaultDedupEvents,
 		StateSaveInterval:      5 * time.Minute,
+		StateTopic:             "logwarden.state",
 		Consumer:               ConsumerConfig{BatchSize: cc.BatchSize, Linger: cc.Linger, MemberConfig: cc.Member()},
 		Writer:                 kafkax.DefaultWriterConfig(),
 		RulesDir:               ec.RulesDir,
@@ -111,7 +113,7 @@ func (c *Config) Service(reload <-chan os.Signal) service.Config {
 		Partitions: c.TopicPartitions, ReplicationFactor: c.TopicReplicationFactor,
 		Engine: c.Engine(), LLM: c.OpenAI, ReplayEvents: c.ReplayEvents, DedupEvents: c.DedupEvents,
 		RulesPoll: c.RulesPoll, Reload: reload, StateFile: c.StateFile, StateSaveInterval: c.StateSaveInterval,
-		FeedbackTopic: c.FeedbackTopic,
+		FeedbackTopic: c.FeedbackTopic, StateTopic: c.StateTopic,
 	}
 }
 

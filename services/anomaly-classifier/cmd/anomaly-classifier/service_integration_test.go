@@ -66,7 +66,7 @@ func runCmd(t *testing.T, env map[string]string, line string) running {
 	base := kafkatest.UniqueName("ac-run")
 	r := running{cfg: cfg, in: base + ".raw", verdicts: base + ".verdicts", alerts: base + ".alerts", stderr: &lockedBuffer{}}
 	t.Cleanup(func() {
-		_ = kafkatest.Admin(t, cfg).DeleteTopics(context.Background(), r.in, r.verdicts, r.alerts, kafkax.DLQTopic(r.in), kafkax.DLQTopic(r.verdicts), kafkax.DLQTopic(r.alerts))
+		_ = kafkatest.Admin(t, cfg).DeleteTopics(context.Background(), r.in, r.verdicts, r.alerts, kafkax.DLQTopic(r.in), kafkax.DLQTopic(r.verdicts), kafkax.DLQTopic(r.alerts), base+".state")
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -77,7 +77,7 @@ func runCmd(t *testing.T, env map[string]string, line string) running {
 	all := map[string]string{
 		"KAFKA_BROKERS": strings.Join(cfg.Brokers, ","), "INPUT_TOPIC": r.in, "VERDICTS_TOPIC": r.verdicts, "ALERTS_TOPIC": r.alerts,
 		"GROUP_ID": base, "HTTP_ADDR": r.addr, "TOPIC_PARTITIONS": "2", "CONSUMER_SESSION_TIMEOUT": "6s",
-		"CONSUMER_HEARTBEAT_INTERVAL": "500ms",
+		"CONSUMER_HEARTBEAT_INTERVAL": "500ms", "STATE_TOPIC": base + ".state",
 	}
 	for k, v := range env {
 		all[k] = v

@@ -70,6 +70,7 @@ type Engine struct {
 	log       *zap.Logger
 	miner     *template.Miner
 	detectors []detect.Detector
+	rulesOnly []detect.Detector // Prime's
 	rules     detect.Detector
 	hash      *detect.Hasher
 	stats     *stats.Baselines
@@ -121,6 +122,7 @@ func NewWithRules(cfg Config, log *zap.Logger, r detect.Detector) (*Engine, erro
 	// Order matters where a detector reads the ones before it: stats does not learn
 	// from events the rules found alert-worthy.
 	e.detectors = []detect.Detector{e.templates, e.rare, r, e.stats, e.commands, e.rates, e.errors, e.silence}
+	e.rulesOnly = []detect.Detector{r}
 	return e, nil
 }
 
@@ -243,8 +245,24 @@ func (e *Engine) Process(ev *logwardenpb.LogEvent) Result { return e.ProcessFrom
 
 // ProcessFrom classifies one event read from partition of logs.raw.
 func (e *Engine) ProcessFrom(ev *logwardenpb.LogEvent, partition int32) Result {
+	return e.process(ev, partition, e.detectors, true)
+}
+
+// Prime runs ev (read from partition) through the rules only, rebuilding their
+// windows and the alert episodes they open, without learning anything else (the
+// users' baselines already hold the event: RestoreUsers). Its outcome is discarded.
+func (e *Engine) Prime(ev *logwardenpb.LogEvent, partition int32) {
+	e.process(ev, partition, e.rulesOnly, false)
+}
+
+// process classifies ev with detectors; mine: the event goes through the template
+// miner (else it has no template).
+func (e *Engine) process(ev *logwardenpb.LogEvent, partition int32, detectors []detect.Detector, mine bool) Result {
 	t, clamped := e.clampTime(ev, eventTime(ev))
-	m := e.miner.Add(ev.GetRaw())
+	var m template.Match
+	if mine {
+		m = e.miner.Add(ev.GetRaw())
+	}
 	v := &logwardenpb.Verdict{Event: ev, TemplateId: m.ID, Template: m.Template, ClassifiedAt: timestamppb.New(t)}
 	if clamped != nil {
 		v.Findings = append(v.Findings, clamped)
@@ -255,7 +273,7 @@ func (e *Engine) ProcessFrom(ev *logwardenpb.LogEvent, partition int32) Result {
 	e.ev.Partition = partition
 	de := &e.ev
 	ds := e.ds[:0]
-	for _, d := range e.detectors {
+	for _, d := range detectors {
 		ds = d.Detect(de, ds)
 	}
 	defer func() {

@@ -18,13 +18,7 @@ const StateVersion = 1
 // minutes and are rebuilt from the stream.
 func (e *Engine) Snapshot(now *timestamppb.Timestamp) *logwardenpb.EngineState {
 	fs := &logwardenpb.FleetState{HashKey: e.hash.Key()}
-	for _, t := range e.miner.Snapshot() {
-		mt := &logwardenpb.MinedTemplate{Id: t.ID, Template: t.Template, Count: t.Count}
-		for _, g := range t.Generalised {
-			mt.Generalised = append(mt.Generalised, uint32(g))
-		}
-		fs.Templates = append(fs.Templates, mt)
-	}
+	e.snapshotTemplates(fs)
 	e.templates.Snapshot(fs)
 	e.rare.Snapshot(fs)
 	e.commands.Snapshot(fs)

@@ -57,10 +57,11 @@ const usualKept = 8
 
 // User is what Commands remembers of one user.
 type User struct {
-	Commands int64
-	First    int64 // Unix seconds of the first command
-	Exes     [usualKept]string
-	Counts   [usualKept]int32
+	Commands  int64
+	First     int64 // Unix seconds of the first command
+	Exes      [usualKept]string
+	Counts    [usualKept]int32
+	Partition int32 // partition of the input topic its events came from (-1: unknown)
 }
 
 // Commands reports an executable never run in the fleet and a command shape never
@@ -115,6 +116,7 @@ func (d *Commands) Detect(e *detect.Event, out []detect.Detection) []detect.Dete
 			u = &User{First: sec}
 			d.users.Put(strings.Clone(user), u)
 		}
+		u.Partition = e.Partition
 		if sec < u.First {
 			u.First = sec
 		}

@@ -27,6 +27,11 @@ type Classifier interface {
 	ProcessFrom(ev *logwardenpb.LogEvent, partition int32) engine.Result
 	Adopt(ev *logwardenpb.LogEvent)
 	ReloadRules() error
+	// The state topic's side (checkpoint.go).
+	Prime(ev *logwardenpb.LogEvent, partition int32)
+	HashKey() []byte
+	PartitionUsers(partition int32) ([]*logwardenpb.UserState, []*logwardenpb.UserCommands)
+	RestoreUsers(key []byte, users []*logwardenpb.UserState, commands []*logwardenpb.UserCommands) error
 }
 
 // SecondOpinion is the LLM stage as the handler uses it. A nil or off stage is fine.
@@ -100,6 +105,7 @@ type Handler struct {
 	adoptAfter   int
 	replayFn     History
 	replayEvents int64
+	users        SavedUsers
 	onReload     func()
 	feedback     *Feedback
 }
@@ -133,10 +139,14 @@ type HandlerOptions struct {
 	OnReload func()
 	// Feedback drops the alerts people marked not an issue (nil: none).
 	Feedback *Feedback
+	// Users gives the users of a partition as last saved to the state topic (nil:
+	// none); the replay then starts from their offset (checkpoint.go).
+	Users SavedUsers
 }
 
 type partState struct {
 	next    int64 // offset after the last one handled
+	saved   int64 // offset up to which the partition's users are in the state topic
 	adopted bool
 }
 
@@ -167,7 +177,7 @@ func NewHandler(eng Classifier, o HandlerOptions) *Handler {
 	}
 	h := &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: o.Stage,
 		topics: o.Topics, metrics: o.Metrics, log: log, now: time.Now, dedup: newDedup(o.DedupEvents),
-		parts: map[partition]*partState{}, adoptAfter: adoptAfter, replayFn: o.Replay, replayEvents: o.ReplayEvents,
+		parts: map[partition]*partState{}, adoptAfter: adoptAfter, replayFn: o.Replay, replayEvents: o.ReplayEvents, users: o.Users,
 		summarizer: o.Summarizer, summaryTimeout: o.SummaryTimeout, summaryConcurrency: o.SummaryConcurrency, onReload: o.OnReload,
 		feedback: o.Feedback}
 	if h.summaryTimeout <= 0 {
@@ -236,7 +246,8 @@ type result struct {
 
 // adopted counts m and reports whether its users are adopted. A partition new to this
 // instance, or one whose offsets jumped (other members handled the gap), has its state
-// rebuilt first (Replay).
+// rebuilt first: from the users saved in the state topic and the messages after them
+// (restore), else from its history (Replay).
 func (h *Handler) adopted(ctx context.Context, m kafkax.Message) bool {
 	h.handled++
 	k := partition{m.Topic, m.Partition}
@@ -244,26 +255,30 @@ func (h *Handler) adopted(ctx context.Context, m kafkax.Message) bool {
 	if st == nil {
 		st = &partState{adopted: h.handled > h.adoptAfter}
 		h.parts[k] = st
-		if m.Offset > 0 && h.replayFn != nil && h.replayEvents > 0 {
-			st.adopted = !h.replay(ctx, m, max(0, m.Offset-h.replayEvents))
+		if m.Offset > 0 && h.restore(ctx, m, -1) {
+			st.adopted = false
+		} else if m.Offset > 0 && h.replayFn != nil && h.replayEvents > 0 {
+			st.adopted = !h.replay(ctx, m, max(0, m.Offset-h.replayEvents), 0)
 		}
 		if st.adopted {
 			h.log.Info("partition assigned mid-stream: its users start without early checks until warm",
 				zap.String("topic", m.Topic), zap.Int("partition", m.Partition))
 		}
-	} else if m.Offset > st.next && h.replayFn != nil && h.replayEvents > 0 {
-		h.replay(ctx, m, max(st.next, m.Offset-h.replayEvents))
+	} else if m.Offset > st.next && !h.restore(ctx, m, st.next) && h.replayFn != nil && h.replayEvents > 0 {
+		h.replay(ctx, m, max(st.next, m.Offset-h.replayEvents), 0)
 	}
 	st.next = max(st.next, m.Offset+1)
 	return st.adopted
 }
 
 // replay feeds the engine the partition's messages in [from, m.Offset) and reports
-// whether it read them all.
-func (h *Handler) replay(ctx context.Context, m kafkax.Message, from int64) bool {
+// whether it read them all. Those below prime only rebuild the rules' windows (the
+// users' state restored from the state topic holds them already).
+func (h *Handler) replay(ctx context.Context, m kafkax.Message, from, prime int64) bool {
 	start := h.now()
 	rctx, cancel := context.WithTimeout(ctx, replayTimeout)
 	defer cancel()
+	primed := 0
 	n, err := h.replayFn(rctx, m.Topic, m.Partition, from, m.Offset, func(r kafkax.Message) {
 		ev := &logwardenpb.LogEvent{}
 		if h.dec.Decode(r, ev) != nil {
@@ -273,16 +288,21 @@ func (h *Handler) replay(ctx context.Context, m kafkax.Message, from int64) bool
 			h.metrics.duplicate("replay")
 			return
 		}
+		if r.Offset < prime {
+			h.eng.Prime(ev, int32(r.Partition))
+			primed++
+			return
+		}
 		h.eng.ProcessFrom(ev, int32(r.Partition)) // state only: the previous owner published the outputs
 	})
-	h.metrics.replayed(n)
+	h.metrics.replayed(n-primed, primed)
 	if err != nil {
 		h.log.Warn("rebuilding a partition's state failed; its users are adopted", zap.String("topic", m.Topic),
 			zap.Int("partition", m.Partition), zap.Int("replayed", n), zap.Error(err))
 		return false
 	}
 	h.log.Info("rebuilt a partition's state from its history", zap.String("topic", m.Topic), zap.Int("partition", m.Partition),
-		zap.Int64("from", from), zap.Int64("to", m.Offset), zap.Int("events", n), zap.Duration("took", h.now().Sub(start)))
+		zap.Int64("from", from), zap.Int64("to", m.Offset), zap.Int("events", n), zap.Int("primed", primed), zap.Duration("took", h.now().Sub(start)))
 	return true
 }
 
@@ -450,6 +470,7 @@ type Metrics struct {
 	seconds   prometheus.Histogram
 	upgrades  *prometheus.CounterVec
 	replays   prometheus.Counter
+	primed    prometheus.Counter
 	dups      *prometheus.CounterVec
 	summaries *prometheus.CounterVec
 }
@@ -472,11 +493,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.replays = prometheus.NewCounter(prometheus.CounterOpts{Name: "logwarden_state_replayed_events_total",
 		Help: "Events re-read from a partition's history to rebuild per-user state after it was assigned here."})
+	m.primed = prometheus.NewCounter(prometheus.CounterOpts{Name: "logwarden_state_primed_events_total",
+		Help: "Events re-read from a partition's history only to rebuild the rules' windows (the users' saved state holds them)."})
 	m.dups = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_duplicate_events_total",
 		Help: "Events dropped because their id was classified already, by where the copy came from (live, replay)."}, []string{"phase"})
 	m.summaries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "logwarden_alert_summaries_total",
 		Help: "Alerts of medium severity and above with openai.summaries on, by whether the LLM summary was added in time (added, missing)."}, []string{"result"})
-	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades, m.replays, m.dups, m.summaries)
+	reg.MustRegister(m.events, m.anomalies, m.seconds, m.upgrades, m.replays, m.primed, m.dups, m.summaries)
 	return m
 }
 
@@ -494,11 +517,12 @@ func (m *Metrics) duplicate(phase string) {
 	m.dups.WithLabelValues(phase).Inc()
 }
 
-func (m *Metrics) replayed(n int) {
+func (m *Metrics) replayed(learnt, primed int) {
 	if m == nil {
 		return
 	}
-	m.replays.Add(float64(n))
+	m.replays.Add(float64(learnt))
+	m.primed.Add(float64(primed))
 }
 
 func (m *Metrics) classified(v *logwardenpb.Verdict) {

@@ -17,6 +17,7 @@ import (
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/feedback"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/llm"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/statetopic"
 )
 
 // Config is everything Run needs; the command fills it from its configuration.
@@ -37,6 +38,10 @@ type Config struct {
 	// every StateSaveInterval and at exit.
 	StateFile         string
 	StateSaveInterval time.Duration
+	// StateTopic shares the learnt state between replicas and keeps it across restarts
+	// ("" off): read to its end before the first event, followed, saved to every
+	// StateSaveInterval and at exit (internal/statetopic).
+	StateTopic string
 	// FeedbackTopic is where people's "not an issue" records arrive ("" off): read to
 	// its end before the first event, then followed.
 	FeedbackTopic string
@@ -93,6 +98,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 		close(feedbackLoaded)
 	}
 	h := NewHandler(eng, ho)
+	registerStateSizes(reg, eng, h)
 	var store *StateStore
 	if cfg.StateFile != "" {
 		store = NewStateStore(cfg.StateFile, cfg.StateSaveInterval, eng, h, reg, log.Named("state"))
@@ -100,11 +106,34 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 			return fmt.Errorf("state_file (STATE_FILE): %w", err)
 		}
 	}
+	km := kafkax.NewMetrics(reg)
+	var shared *statetopic.Store
+	stateLoaded := make(chan struct{})
+	if cfg.StateTopic != "" {
+		if err := admin.EnsureTopics(ctx, statetopic.TopicSpec(cfg.StateTopic, cfg.ReplicationFactor)); err != nil {
+			return fmt.Errorf("create topics: %w", err)
+		}
+		w, err := kafkax.NewWriter(cfg.Kafka, cfg.Writer, km)
+		if err != nil {
+			return fmt.Errorf("kafka writer: %w", err)
+		}
+		defer w.Close()
+		shared = statetopic.New(statetopic.Options{Topic: cfg.StateTopic, Interval: cfg.StateSaveInterval, Admin: admin, Writer: w,
+			Fleet: eng, Partitions: h, Locked: h.locked, Log: log.Named("statetopic"), Registerer: reg})
+		h.users = shared
+	} else {
+		close(stateLoaded)
+	}
 	ready := func(ctx context.Context) error {
-		select {
-		case <-feedbackLoaded:
-		default:
-			return fmt.Errorf("loading %s", cfg.FeedbackTopic)
+		for _, c := range []struct {
+			loaded <-chan struct{}
+			topic  string
+		}{{feedbackLoaded, cfg.FeedbackTopic}, {stateLoaded, cfg.StateTopic}} {
+			select {
+			case <-c.loaded:
+			default:
+				return fmt.Errorf("loading %s", c.topic)
+			}
 		}
 		return admin.Ping(ctx)
 	}
@@ -126,17 +155,32 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger) error {
 	if accepted != nil {
 		g.Go(func() error { return followFeedback(gctx, admin, cfg.FeedbackTopic, accepted, feedbackLoaded, log) })
 	}
+	if shared != nil {
+		g.Go(func() error { return shared.Run(gctx, func() { close(stateLoaded) }) })
+	}
 	g.Go(func() error {
 		defer cancelHTTP()
-		select { // the feedback first: an accepted pattern must not alert after a restart
-		case <-feedbackLoaded:
-		case <-gctx.Done():
-			return nil
+		// the feedback first: an accepted pattern must not alert after a restart; the
+		// learnt state too: a replica starts knowing what the fleet knows
+		for _, loaded := range []<-chan struct{}{feedbackLoaded, stateLoaded} {
+			select {
+			case <-loaded:
+			case <-gctx.Done():
+				return nil
+			}
 		}
 		if accepted != nil {
 			log.Info("feedback loaded", zap.String("topic", cfg.FeedbackTopic), zap.Int("accepted", accepted.Active(time.Now())))
 		}
-		return Consume(gctx, o, h, kafkax.NewMetrics(reg), log)
+		err := Consume(gctx, o, h, km, log)
+		if shared != nil { // the users up to the last batch, for the next owner of the partitions
+			sctx, cancel := obs.GraceContext(ctx, 5*time.Second)
+			if serr := shared.Save(sctx); serr != nil {
+				log.Warn("saving the state to the state topic at exit failed", zap.Error(serr))
+			}
+			cancel()
+		}
+		return err
 	})
 	if store != nil {
 		g.Go(func() error { return store.Run(gctx) })

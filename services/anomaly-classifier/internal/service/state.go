@@ -38,21 +38,29 @@ func NewStateStore(file string, interval time.Duration, eng *engine.Engine, h *H
 		bytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "logwarden_state_bytes", Help: "Size of the last state saved."}),
 	}
 	if reg != nil {
-		size := func(name, help string, get func(engine.Sizes) int) prometheus.Collector {
-			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
-				var n int
-				h.locked(func() { n = get(eng.Sizes()) })
-				return float64(n)
-			})
-		}
-		reg.MustRegister(s.saves, s.bytes,
-			size("logwarden_state_templates", "Templates the miner holds (bounded by template.max_clusters, LRU).", func(z engine.Sizes) int { return z.Templates }),
-			size("logwarden_state_known_templates", "Templates whose history the new-template detector keeps (template.max_known, LRU).", func(z engine.Sizes) int { return z.KnownTemplates }),
-			size("logwarden_state_known_evicted", "Template histories forgotten to stay within template.max_known since start.", func(z engine.Sizes) int { return z.KnownEvicted }),
-			size("logwarden_state_users", "Users with a baseline (stats.max_entities, LRU).", func(z engine.Sizes) int { return z.Users }),
-			size("logwarden_state_executables", "Executables remembered for the fleet (commands.max_executables, LRU).", func(z engine.Sizes) int { return z.Executables }))
+		reg.MustRegister(s.saves, s.bytes)
 	}
 	return s
+}
+
+// registerStateSizes exports how much the engine holds (reg may be nil).
+func registerStateSizes(reg prometheus.Registerer, eng *engine.Engine, h *Handler) {
+	if reg == nil {
+		return
+	}
+	size := func(name, help string, get func(engine.Sizes) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			var n int
+			h.locked(func() { n = get(eng.Sizes()) })
+			return float64(n)
+		})
+	}
+	reg.MustRegister(
+		size("logwarden_state_templates", "Templates the miner holds (bounded by template.max_clusters, LRU).", func(z engine.Sizes) int { return z.Templates }),
+		size("logwarden_state_known_templates", "Templates whose history the new-template detector keeps (template.max_known, LRU).", func(z engine.Sizes) int { return z.KnownTemplates }),
+		size("logwarden_state_known_evicted", "Template histories forgotten to stay within template.max_known since start.", func(z engine.Sizes) int { return z.KnownEvicted }),
+		size("logwarden_state_users", "Users with a baseline (stats.max_entities, LRU).", func(z engine.Sizes) int { return z.Users }),
+		size("logwarden_state_executables", "Executables remembered for the fleet (commands.max_executables, LRU).", func(z engine.Sizes) int { return z.Executables }))
 }
 
 // Load restores the state from the file; a missing file is a cold start.

@@ -20,6 +20,7 @@ func TestStateStore(t *testing.T) {
 	h := NewHandler(eng, HandlerOptions{})
 	reg := prometheus.NewRegistry()
 	s := NewStateStore(file, 0, eng, h, reg, zap.NewNop())
+	registerStateSizes(reg, eng, h)
 	if err := s.Load(); err != nil { // no file yet: a cold start
 		t.Fatal(err)
 	}

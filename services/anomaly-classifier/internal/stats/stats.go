@@ -75,6 +75,7 @@ type entity struct {
 	// mid-stream), so its first hours here say nothing about its habits: only the warm
 	// checks apply.
 	adopted bool
+	part    int32 // partition of the input topic its events came from (-1: unknown)
 }
 
 // Baselines holds the per-user state. Not safe for concurrent use.
@@ -103,7 +104,7 @@ func (b *Baselines) Len() int { return len(b.ents) }
 // stage found the event alert-worthy (then it does not teach the baseline).
 func (b *Baselines) Detect(e *detect.Event, out []detect.Detection) []detect.Detection {
 	var buf [4]*logwardenpb.Finding
-	fs := b.Observe(e.Log, e.Time, detect.Suspicious(out), buf[:0])
+	fs := b.observe(e.Log, e.Time, detect.Suspicious(out), buf[:0], e.Partition)
 	for _, f := range fs {
 		out = append(out, detect.Detection{Finding: f, Entity: e.Log.GetUser()})
 	}
@@ -120,6 +121,11 @@ const heldLearn = 50
 // network or hour until seen heldLearn times, so an attacker's first events do
 // not make the rest of the attack look usual.
 func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bool, dst []*logwardenpb.Finding) []*logwardenpb.Finding {
+	return b.observe(ev, t, suspicious, dst, -1)
+}
+
+// observe is Observe of an event read from partition (-1: none).
+func (b *Baselines) observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bool, dst []*logwardenpb.Finding, partition int32) []*logwardenpb.Finding {
 	n0 := len(dst)
 	user := ev.GetUser()
 	if user == "" {
@@ -134,6 +140,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 			e.first = t // an earlier time than the first one (out of order, or the first was far ahead)
 		}
 	}
+	e.part = partition
 	warm := e.events >= b.cfg.WarmupEvents && t.Sub(e.first) >= b.cfg.WarmupSpan
 	early := !e.adopted && e.events >= b.cfg.EarlyEvents
 	b.seen++
@@ -248,7 +255,7 @@ func (b *Baselines) Observe(ev *logwardenpb.LogEvent, t time.Time, suspicious bo
 }
 
 func (b *Baselines) add(user string, t time.Time) *entity {
-	e := &entity{key: user, first: t, nets: map[string]struct{}{}, held: map[string]int{}, seen: map[uint64]struct{}{}, rates: map[string]*rate{}}
+	e := &entity{key: user, first: t, nets: map[string]struct{}{}, held: map[string]int{}, seen: map[uint64]struct{}{}, rates: map[string]*rate{}, part: -1}
 	e.elem = b.lru.PushFront(e)
 	b.ents[user] = e
 	if len(b.ents) > b.cfg.MaxEntities {

@@ -2,6 +2,7 @@ package template
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"strings"
@@ -417,15 +418,7 @@ func (m *Miner) Restore(states []TemplateState) error {
 	m.stats.Templates = 0
 	for k := len(built) - 1; k >= 0; k-- {
 		c := built[k]
-		keys := make([]uint64, 0, m.cfg.Depth)
-		for i := 0; i < m.cfg.Depth && i < len(c.forms); i++ {
-			if f := c.forms[i]; c.pos[i].gen || isPureForm(f) || isGluedForm(f) {
-				keys = append(keys, m.sc.wild)
-			} else {
-				keys = append(keys, c.pos[i].hash)
-			}
-		}
-		c.leaf = m.leaf(func(i int) uint64 { return keys[i] }, len(c.forms))
+		m.place(c)
 		m.insert(c)
 	}
 	return nil
@@ -500,4 +493,88 @@ func isGluedForm(f string) bool {
 		k += 1 + n
 	}
 	return false
+}
+
+// Merge adds templates another miner exported (Snapshot) to this one and returns how
+// many it did not hold. A template it holds (same id) keeps the larger count and
+// becomes generalised where the other one is (same number of tokens); a new one is
+// placed as Restore places it, as the least recently used, and only while the miner
+// holds fewer than MaxClusters (its own templates are never evicted for another
+// miner's). An invalid state is skipped and reported in the error; the others are
+// merged. The merge is commutative and idempotent within MaxClusters.
+func (m *Miner) Merge(states []TemplateState) (added int, err error) {
+	held := make(map[string]*cluster, m.stats.Templates)
+	for c := m.head; c != nil; c = c.next {
+		held[c.id] = c
+	}
+	var errs []error
+	for k, st := range states {
+		if c := held[st.ID]; c != nil {
+			c.count = max(c.count, st.Count)
+			m.generalise(c, st)
+			continue
+		}
+		if m.stats.Templates >= m.cfg.MaxClusters {
+			continue
+		}
+		c, cerr := m.restored(st)
+		if cerr != nil {
+			if len(errs) < 3 {
+				errs = append(errs, fmt.Errorf("template state %d (%q): %w", k, st.ID, cerr))
+			}
+			continue
+		}
+		m.place(c)
+		m.insertLast(c)
+		held[c.id] = c
+		added++
+	}
+	return added, errors.Join(errs...)
+}
+
+// generalise makes c generalised where st (the same template in another miner) is.
+func (m *Miner) generalise(c *cluster, st TemplateState) {
+	var forms []string
+	for _, i := range st.Generalised {
+		if i < 0 || i >= len(c.pos) || c.pos[i].gen {
+			continue
+		}
+		if forms == nil {
+			if forms = strings.Split(st.Template, " "); len(forms) != len(c.forms) {
+				return
+			}
+		}
+		if f := forms[i]; f != "" && !strings.ContainsAny(f, " \t\n\r\v\f") {
+			c.pos[i].gen, c.pos[i].hash = true, m.sc.wild
+			c.forms[i], c.text = f, ""
+		}
+	}
+}
+
+// place sets c's leaf as Restore does: generalised, value and glued forms route to the
+// wildcard branch.
+func (m *Miner) place(c *cluster) {
+	keys := make([]uint64, 0, m.cfg.Depth)
+	for i := 0; i < m.cfg.Depth && i < len(c.forms); i++ {
+		if f := c.forms[i]; c.pos[i].gen || isPureForm(f) || isGluedForm(f) {
+			keys = append(keys, m.sc.wild)
+		} else {
+			keys = append(keys, c.pos[i].hash)
+		}
+	}
+	c.leaf = m.leaf(func(i int) uint64 { return keys[i] }, len(c.forms))
+}
+
+// insertLast adds c as the least recently used template (the miner has room for it).
+func (m *Miner) insertLast(c *cluster) {
+	c.leaf.clusters = append(c.leaf.clusters, c)
+	c.prev = m.tail
+	if m.tail != nil {
+		m.tail.next = c
+	}
+	m.tail = c
+	if m.head == nil {
+		m.head = c
+	}
+	m.stats.Templates++
 }

@@ -64,3 +64,75 @@ func (d *ErrorRate) Restore(fs *logwardenpb.FleetState) error {
 	d.hosts = hosts
 	return nil
 }
+
+// MergeFleet adds another instance's hourly histories to this one's and returns the
+// templates it did not know. For a template both know, the longer history (more
+// hours observed, then the higher mean) is kept; the count of the current hour is the
+// larger of both when both are in the same hour. The current hour is this instance's
+// own (another's only when this one has none yet). The merge is commutative and
+// idempotent (within volume.max_series).
+func (d *TemplateRate) MergeFleet(fs *logwardenpb.FleetState) (added int, err error) {
+	if h := fs.GetRateHour(); h < -17259888 || h > 70165104 {
+		return 0, fmt.Errorf("rate hour %d out of range", h)
+	}
+	if d.hour == 0 {
+		d.hour = fs.GetRateHour()
+	}
+	same := fs.GetRateHour() == d.hour
+	for _, r := range fs.GetRates() {
+		if len(r.GetSeasonal()) != 24 || len(r.GetDays()) != 24 {
+			return added, fmt.Errorf("rate of template %s: %d seasonal values, %d days, want 24 each", r.GetId(), len(r.GetSeasonal()), len(r.GetDays()))
+		}
+		s, ok := d.series.Peek(r.GetId())
+		if !ok {
+			added++
+			s = &Series{Template: strings.Clone(r.GetTemplate()), Entity: strings.Clone(r.GetEntity())}
+			d.series.Put(strings.Clone(r.GetId()), s)
+		}
+		mergeSeries(s, r, same)
+	}
+	if t := fs.GetRateTotal(); t != nil && len(t.GetSeasonal()) == 24 && len(t.GetDays()) == 24 {
+		mergeSeries(&d.total, t, same)
+	}
+	return added, nil
+}
+
+// mergeSeries merges r into s (see MergeFleet); same: r's current hour is s's.
+func mergeSeries(s *Series, r *logwardenpb.TemplateRate, same bool) {
+	if r.GetHours() > s.Hours || (r.GetHours() == s.Hours && r.GetMean() > s.Mean) {
+		s.Hours, s.Mean = r.GetHours(), r.GetMean()
+		copy(s.Seasonal[:], r.GetSeasonal())
+		copy(s.Days[:], r.GetDays())
+	}
+	if same {
+		s.Count = max(s.Count, r.GetCount())
+		s.Fired = s.Fired || r.GetFired()
+	}
+	if s.Template == "" {
+		s.Template = strings.Clone(r.GetTemplate())
+	}
+	if s.Entity == "" {
+		s.Entity = strings.Clone(r.GetEntity())
+	}
+}
+
+// MergeFleet adds another instance's error volumes to this one's: for a host both
+// know, the earlier first line and the later bucket's count (the larger count and
+// usual volume when in the same bucket). The merge is commutative and idempotent
+// (within volume.max_hosts).
+func (d *ErrorRate) MergeFleet(fs *logwardenpb.FleetState) {
+	for _, e := range fs.GetErrorHosts() {
+		h, ok := d.hosts.Peek(e.GetHost())
+		if !ok {
+			d.hosts.Put(strings.Clone(e.GetHost()), &HostErrors{First: e.GetFirst(), Bucket: e.GetBucket(), Count: e.GetCount(), Usual: e.GetUsual(), Fired: e.GetFired()})
+			continue
+		}
+		h.First = min(h.First, e.GetFirst())
+		switch {
+		case e.GetBucket() > h.Bucket:
+			h.Bucket, h.Count, h.Usual, h.Fired = e.GetBucket(), e.GetCount(), e.GetUsual(), e.GetFired()
+		case e.GetBucket() == h.Bucket:
+			h.Count, h.Usual, h.Fired = max(h.Count, e.GetCount()), max(h.Usual, e.GetUsual()), h.Fired || e.GetFired()
+		}
+	}
+}
