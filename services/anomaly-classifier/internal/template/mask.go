@@ -139,7 +139,7 @@ func (s *scanner) tokens(line string) []token {
 			orHead, andHead = or, and
 		}
 		switch {
-		case orHead&^(cLower|cUpper|cHex) == 0 && orHead != 0 && !(andHead&cHex != 0 && len(w) >= 8):
+		case isPlain(w, orHead, andHead):
 			s.plainWord(w, orHead)
 		case and&cValue != 0 && or&cDigit != 0:
 			// digits and . : - + / _ only (numbers, IPs, times, dates): one
@@ -317,6 +317,17 @@ func (s *scanner) word(w string, keyed bool) {
 		}
 	}
 	s.add(t)
+}
+
+// letterClasses are the classes a letter (or a non-ASCII byte) has.
+const letterClasses = cLower | cUpper | cHex | cHexLetter | cAlnum
+
+// isPlain reports whether word w is plainWord's case: letters (not a run of 8
+// or more hex letters, a value) and at most one closing punctuation mark.
+// orHead and andHead are the or and and of the classes of its bytes but that
+// mark. word would give such a word the same token, slower (a test checks).
+func isPlain(w string, orHead, andHead uint16) bool {
+	return orHead&^letterClasses == 0 && orHead != 0 && !(andHead&cHex != 0 && len(w) >= 8)
 }
 
 // plainWord adds the common word: letters and at most one closing

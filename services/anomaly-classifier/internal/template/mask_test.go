@@ -88,3 +88,46 @@ func TestMaskBounds(t *testing.T) {
 		t.Fatalf("%d tokens (last %q), want %d ending in %s", len(toks), toks[len(toks)-1], maxTokens, Wildcard)
 	}
 }
+
+// Plain words (letters and at most one closing mark, most words of most lines)
+// take plainWord's short path, and it gives them the token word would.
+func TestPlainWordShortPath(t *testing.T) {
+	plain := []string{"session", "closed", "ERROR", "Info", "error:", "failed,", "done.", "why?", "now!", "list;",
+		"café", "µs", "bytes", "sec", "Jan", "Sunday", "PM", "abcdef", "Terminating.", "LOOKING:"}
+	notPlain := []string{"jamie06", "deadbeefcafe", "a.b", "[error]", "x=1", "user_name", "e-mail", "10", ",", "'q'", "ab.:"}
+	classes := func(w string) (orHead, andHead uint16) {
+		or, and := uint16(0), uint16(0xffff)
+		orHead, andHead = or, and
+		for i := 0; i < len(w); i++ {
+			orHead, andHead = or, and
+			or |= charClass[w[i]]
+			and &= charClass[w[i]]
+		}
+		if charClass[w[len(w)-1]]&cTail == 0 {
+			orHead, andHead = or, and
+		}
+		return orHead, andHead
+	}
+	for _, w := range notPlain {
+		if orHead, andHead := classes(w); isPlain(w, orHead, andHead) {
+			t.Errorf("%q taken for a plain word", w)
+		}
+	}
+	for _, w := range plain {
+		orHead, andHead := classes(w)
+		if !isPlain(w, orHead, andHead) {
+			t.Errorf("%q not taken for a plain word", w)
+			continue
+		}
+		short, long := newScanner(), newScanner()
+		short.buf, long.buf = []byte(Wildcard), []byte(Wildcard)
+		short.plainWord(w, orHead)
+		long.word(w, (orHead|charClass[w[len(w)-1]])&cKey != 0)
+		a, b := short.toks[0], long.toks[0]
+		// word marks "error:" keyed; its key hash is 0 all the same (nothing after the colon)
+		if fa, fb := string(short.buf[a.off:a.end]), string(long.buf[b.off:b.end]); fa != fb || a.kind != b.kind&^kindKeyed ||
+			long.keyHash(long.buf[b.off:b.end]) != 0 {
+			t.Errorf("%q: plainWord gives %q kind %b, word %q kind %b", w, fa, a.kind, fb, b.kind)
+		}
+	}
+}
