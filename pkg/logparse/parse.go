@@ -213,11 +213,17 @@ func clock(s string) (h, m, sec int, ok bool) {
 // validDay reports whether d is a day of month m of year y (time.Date would normalise).
 // Years outside 1..9999 are rejected: a protobuf Timestamp cannot hold them.
 func validDay(y int, m time.Month, d int) bool {
-	if d < 1 || d > 31 || y < 1 || y > 9999 {
+	if d < 1 || d > 31 || y < 1 || y > 9999 || m < time.January || m > time.December {
 		return false
 	}
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Day() == d
+	n := monthDays[m-1]
+	if m == time.February && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		n = 29 // the proleptic Gregorian calendar, as time.Date's
+	}
+	return d <= n
 }
+
+var monthDays = [12]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 
 // nextField splits s at the first space: the token before and the rest after it.
 func nextField(s string) (tok, rest string) {

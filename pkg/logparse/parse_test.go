@@ -347,3 +347,21 @@ func eachLine(t *testing.T, path string, fn func(string)) {
 		t.Fatal(err)
 	}
 }
+
+func TestValidDay(t *testing.T) {
+	tests := []struct {
+		y    int
+		m    time.Month
+		d    int
+		want bool
+	}{
+		{2024, time.February, 29, true}, {2023, time.February, 29, false}, {2000, time.February, 29, true},
+		{1900, time.February, 29, false}, {2023, time.April, 31, false}, {2023, time.December, 31, true},
+		{2023, time.January, 0, false}, {1, time.January, 1, true}, {0, time.January, 1, false}, {10000, time.January, 1, false},
+	}
+	for _, tt := range tests {
+		if got := validDay(tt.y, tt.m, tt.d); got != tt.want {
+			t.Errorf("validDay(%d, %s, %d) = %v, want %v", tt.y, tt.m, tt.d, got, tt.want)
+		}
+	}
+}
