@@ -1,6 +1,9 @@
 package detect
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 func TestGenBounded(t *testing.T) {
 	g := NewGen[int, int](10)
@@ -52,5 +55,60 @@ func TestHasherKeyed(t *testing.T) {
 	x.Bytes([]byte("ls -la"))
 	if x.Sum() != sum(a, "ls -la") {
 		t.Fatal("Bytes and String of the same data differ")
+	}
+}
+
+// refGen is the plain statement of Gen: a key in the newer generation is
+// updated there; any other key moves to it, which first opens a new generation
+// when it is full.
+type refGen struct {
+	max      int
+	cur, old map[int]int
+	evicted  int
+}
+
+func (g *refGen) put(k, v int) {
+	if _, ok := g.cur[k]; ok {
+		g.cur[k] = v
+		return
+	}
+	delete(g.old, k)
+	if len(g.cur) >= g.max/2 {
+		g.evicted += len(g.old)
+		g.old, g.cur = g.cur, map[int]int{}
+	}
+	g.cur[k] = v
+}
+
+func (g *refGen) get(k int) (int, bool) {
+	if v, ok := g.cur[k]; ok {
+		return v, true
+	}
+	v, ok := g.old[k]
+	if ok {
+		delete(g.old, k)
+		g.put(k, v)
+	}
+	return v, ok
+}
+
+func TestGenMatchesReference(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	g, ref := NewGen[int, int](16), &refGen{max: 16, cur: map[int]int{}, old: map[int]int{}}
+	for i := 0; i < 100000; i++ {
+		k := rnd.IntN(40)
+		if rnd.IntN(2) == 0 {
+			g.Put(k, i)
+			ref.put(k, i)
+		} else {
+			v, ok := g.Get(k)
+			rv, rok := ref.get(k)
+			if v != rv || ok != rok {
+				t.Fatalf("step %d: Get(%d) = %d %v, want %d %v", i, k, v, ok, rv, rok)
+			}
+		}
+		if len(g.cur) != len(ref.cur) || len(g.old) != len(ref.old) || g.evicted != ref.evicted {
+			t.Fatalf("step %d: generations %d/%d evicted %d, want %d/%d %d", i, len(g.cur), len(g.old), g.evicted, len(ref.cur), len(ref.old), ref.evicted)
+		}
 	}
 }
