@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -291,6 +292,9 @@ func (e *Engine) process(ev *logwardenpb.LogEvent, partition int32, detectors []
 	for _, f := range v.Findings {
 		keep *= 1 - math.Min(math.Max(f.Score, 0), 1)
 	}
+	if n := attached(ds); n > 0 {
+		v.Findings = slices.Grow(v.Findings, n) // one allocation, not one per doubling
+	}
 	for _, d := range ds {
 		if d.Detached {
 			continue
@@ -320,6 +324,17 @@ func (e *Engine) process(ev *logwardenpb.LogEvent, partition int32, detectors []
 		}
 	}
 	return res
+}
+
+// attached counts the detections about the event itself (its findings).
+func attached(ds []detect.Detection) int {
+	n := 0
+	for i := range ds {
+		if !ds[i].Detached {
+			n++
+		}
+	}
+	return n
 }
 
 // alert returns the alert for d unless its fingerprint is in an episode: an

@@ -285,6 +285,7 @@ func (d *Detector) Detect(e *detect.Event, out []detect.Detection) []detect.Dete
 			key := strings.Join(ch.Group, "/")
 			dd := detect.Detection{Finding: d.finding(c, corrReason(c, ch)), Entity: key,
 				Episode: ch.Episode, First: ch.First, Count: int64(ch.Total)}
+			dd.Evidence = make([]*logwardenpb.LogEvent, 0, len(ch.Evidence))
 			for _, o := range ch.Evidence {
 				if x, ok := o.Payload.(*logwardenpb.LogEvent); ok {
 					dd.Evidence = append(dd.Evidence, x)
