@@ -38,17 +38,6 @@ func (e *Engine) SetHashKey(key []byte) error {
 // without the users' command histories (PartitionUsers has them).
 func (e *Engine) FleetSnapshot() *logwardenpb.FleetState {
 	fs := &logwardenpb.FleetState{HashKey: e.hash.Key()}
-	e.snapshotTemplates(fs)
-	e.templates.Snapshot(fs)
-	e.rare.Snapshot(fs)
-	e.commands.SnapshotFleet(fs)
-	e.rates.Snapshot(fs)
-	e.errors.Snapshot(fs)
-	e.stats.SnapshotFleet(fs)
-	return fs
-}
-
-func (e *Engine) snapshotTemplates(fs *logwardenpb.FleetState) {
 	for _, t := range e.miner.Snapshot() {
 		mt := &logwardenpb.MinedTemplate{Id: t.ID, Template: t.Template, Count: t.Count}
 		for _, g := range t.Generalised {
@@ -56,6 +45,13 @@ func (e *Engine) snapshotTemplates(fs *logwardenpb.FleetState) {
 		}
 		fs.Templates = append(fs.Templates, mt)
 	}
+	e.templates.Snapshot(fs)
+	e.rare.Snapshot(fs)
+	e.commands.SnapshotFleet(fs)
+	e.rates.Snapshot(fs)
+	e.errors.Snapshot(fs)
+	e.stats.SnapshotFleet(fs)
+	return fs
 }
 
 // Merged counts what a MergeFleet added that the engine did not know.

@@ -303,3 +303,30 @@ func TestSetHashKey(t *testing.T) {
 		t.Fatal("hashes made with another key merged")
 	}
 }
+
+// Whatever a fleet record holds, merging it and the users it names never panics, and
+// the engine keeps working.
+func FuzzMergeFleet(f *testing.F) {
+	src := fleetEngine(f, DefaultConfig(), 0, 5, 0, map[string]string{"bob": "10.0.0.7"})
+	fs, _ := proto.Marshal(src.FleetSnapshot())
+	users, cmds := src.PartitionUsers(0)
+	us, _ := proto.Marshal(&logwardenpb.PartitionUsers{Users: users, Commands: cmds})
+	f.Add(fs, us)
+	f.Fuzz(func(t *testing.T, fleet, part []byte) {
+		e, _ := New(DefaultConfig(), nil)
+		_ = e.SetHashKey(fleetKey)
+		var fs logwardenpb.FleetState
+		if proto.Unmarshal(fleet, &fs) == nil {
+			_, _ = e.MergeFleet(&fs)
+		}
+		var pu logwardenpb.PartitionUsers
+		if proto.Unmarshal(part, &pu) == nil {
+			_ = e.RestoreUsers(pu.GetHashKey(), pu.GetUsers(), pu.GetCommands())
+		}
+		p := logparse.New(logparse.Options{})
+		e.ProcessFrom(line2(p, infoKind(time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC), 3), "y"), 0)
+		e.ProcessFrom(line2(p, "[05/Jan/2026 12:00:00] 10.0.0.7 bob executed command 'git pull origin b1'", "z"), 0)
+		e.FleetSnapshot()
+		e.PartitionUsers(0)
+	})
+}

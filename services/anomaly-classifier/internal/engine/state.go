@@ -17,15 +17,9 @@ const StateVersion = 1
 // by the caller. Rule windows, alert episodes and silences are not kept: they span
 // minutes and are rebuilt from the stream.
 func (e *Engine) Snapshot(now *timestamppb.Timestamp) *logwardenpb.EngineState {
-	fs := &logwardenpb.FleetState{HashKey: e.hash.Key()}
-	e.snapshotTemplates(fs)
-	e.templates.Snapshot(fs)
-	e.rare.Snapshot(fs)
-	e.commands.Snapshot(fs)
-	e.rates.Snapshot(fs)
-	e.errors.Snapshot(fs)
-	users := e.stats.Snapshot(fs)
-	return &logwardenpb.EngineState{Version: StateVersion, SavedAt: now, Fleet: fs, Users: users}
+	fs := e.FleetSnapshot()
+	fs.CommandUsers = e.commands.Users()
+	return &logwardenpb.EngineState{Version: StateVersion, SavedAt: now, Fleet: fs, Users: e.stats.Users()}
 }
 
 // Restore replaces what the engine learnt by st. The state is checked first: on an

@@ -48,14 +48,16 @@ func (d *Templates) Restore(fs *logwardenpb.FleetState) error {
 // the union of the hours and days it was seen in while learning (then accepted when
 // the union is enough). The warm-up is over when it is over for either; events seen is
 // the larger, the start the earlier. The merge is commutative and idempotent (within
-// template.max_known).
+// template.max_known). An invalid entry is skipped (the last one is the error).
 func (d *Templates) MergeFleet(fs *logwardenpb.FleetState) (added int, err error) {
 	for _, k := range fs.GetKnown() {
 		switch {
 		case k.GetId() == "":
-			return added, fmt.Errorf("known template: empty id")
+			err = fmt.Errorf("known template: empty id")
+			continue
 		case k.GetAccepted() > Person:
-			return added, fmt.Errorf("known template %s: accepted %d, want 0..%d", k.GetId(), k.GetAccepted(), Person)
+			err = fmt.Errorf("known template %s: accepted %d, want 0..%d", k.GetId(), k.GetAccepted(), Person)
+			continue
 		}
 		hours, days := k.GetHours(), k.GetDays()
 		if len(hours) > maxStateHours || len(days) > maxStateHours {
@@ -92,7 +94,7 @@ func (d *Templates) MergeFleet(fs *logwardenpb.FleetState) (added int, err error
 	d.warm = d.warm || fs.GetWarm()
 	d.seen = max(d.seen, fs.GetEvents())
 	d.start = minStart(d.start, fs.GetStart())
-	return added, nil
+	return added, err
 }
 
 // Learnt ends the warm-up and makes every template known so far the baseline: the
@@ -153,14 +155,14 @@ func (d *Rare) MergeFleet(fs *logwardenpb.FleetState, withHashes bool) {
 // ForgetHashes drops the (host, template) counts (hashed with a key no longer in use).
 func (d *Rare) ForgetHashes() { d.pairs = detect.NewGen[uint64, int32](d.cfg.MaxPairs) }
 
-// Snapshot writes the fleet's executables, the (user, shape) hashes and the users'
-// usual executables into fs.
-func (d *Commands) Snapshot(fs *logwardenpb.FleetState) {
-	d.SnapshotFleet(fs)
+// Users returns every user's command history.
+func (d *Commands) Users() []*logwardenpb.UserCommands {
+	var out []*logwardenpb.UserCommands
 	d.users.All(func(name string, u *User) bool {
-		fs.CommandUsers = append(fs.CommandUsers, u.state(name))
+		out = append(out, u.state(name))
 		return true
 	})
+	return out
 }
 
 func (u *User) state(name string) *logwardenpb.UserCommands {

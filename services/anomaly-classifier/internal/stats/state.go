@@ -11,10 +11,8 @@ import (
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
 )
 
-// Snapshot writes the fleet part of the baselines (network popularity) into fs and
-// returns the users' baselines, least recently seen first.
-func (b *Baselines) Snapshot(fs *logwardenpb.FleetState) []*logwardenpb.UserState {
-	b.SnapshotFleet(fs)
+// Users returns the users' baselines, least recently seen first.
+func (b *Baselines) Users() []*logwardenpb.UserState {
 	users := make([]*logwardenpb.UserState, 0, len(b.ents))
 	for el := b.lru.Back(); el != nil; el = el.Prev() {
 		users = append(users, el.Value.(*entity).state())

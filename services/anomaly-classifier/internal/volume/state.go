@@ -70,7 +70,8 @@ func (d *ErrorRate) Restore(fs *logwardenpb.FleetState) error {
 // hours observed, then the higher mean) is kept; the count of the current hour is the
 // larger of both when both are in the same hour. The current hour is this instance's
 // own (another's only when this one has none yet). The merge is commutative and
-// idempotent (within volume.max_series).
+// idempotent (within volume.max_series). An invalid history is skipped (the last one
+// is the error); an invalid hour skips the whole view.
 func (d *TemplateRate) MergeFleet(fs *logwardenpb.FleetState) (added int, err error) {
 	if h := fs.GetRateHour(); h < -17259888 || h > 70165104 {
 		return 0, fmt.Errorf("rate hour %d out of range", h)
@@ -81,7 +82,8 @@ func (d *TemplateRate) MergeFleet(fs *logwardenpb.FleetState) (added int, err er
 	same := fs.GetRateHour() == d.hour
 	for _, r := range fs.GetRates() {
 		if len(r.GetSeasonal()) != 24 || len(r.GetDays()) != 24 {
-			return added, fmt.Errorf("rate of template %s: %d seasonal values, %d days, want 24 each", r.GetId(), len(r.GetSeasonal()), len(r.GetDays()))
+			err = fmt.Errorf("rate of template %s: %d seasonal values, %d days, want 24 each", r.GetId(), len(r.GetSeasonal()), len(r.GetDays()))
+			continue
 		}
 		s, ok := d.series.Peek(r.GetId())
 		if !ok {
@@ -94,7 +96,7 @@ func (d *TemplateRate) MergeFleet(fs *logwardenpb.FleetState) (added int, err er
 	if t := fs.GetRateTotal(); t != nil && len(t.GetSeasonal()) == 24 && len(t.GetDays()) == 24 {
 		mergeSeries(&d.total, t, same)
 	}
-	return added, nil
+	return added, err
 }
 
 // mergeSeries merges r into s (see MergeFleet); same: r's current hour is s's.
