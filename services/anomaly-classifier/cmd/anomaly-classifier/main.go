@@ -41,11 +41,11 @@ commands:
   run        consume logs.raw, write verdicts and alerts (default)
   classify   classify lines offline: one JSON verdict per input line
   eval       score the engine on a labelled dataset, or on log files
+  eval corpus  recall per ATT&CK technique and admin false positives on the labelled command corpus
   learn      learn known-good logs into a state file (classify --state, state_file)
   templates  print the template id of every input line
   feedback   list | revoke: the patterns people marked "not an issue" (Slack button)
   rules      check DIR: lint Sigma rules; test DIR: run the rules' examples
-  eval corpus  recall per ATT&CK technique and admin false positives on the labelled command corpus
 
 "anomaly-classifier <command> -h" lists the command's flags.
 `

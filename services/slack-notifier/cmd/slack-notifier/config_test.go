@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -169,6 +170,14 @@ func TestRenderCommand(t *testing.T) {
 		if !strings.Contains(out.String(), b) {
 			t.Fatalf("render --buttons lacks %s", b)
 		}
+	}
+	// -h prints the command's usage, as every other command does, and reads nothing.
+	out.Reset()
+	if err := run(context.Background(), []string{"render", "-h"}, nil, strings.NewReader("{not json"), &out, &errb); !errors.Is(err, config.ErrHelp) {
+		t.Fatalf("render -h: %v, want config.ErrHelp", err)
+	}
+	if !strings.Contains(out.String(), "usage: slack-notifier render") {
+		t.Fatalf("render -h printed %q", out.String())
 	}
 }
 

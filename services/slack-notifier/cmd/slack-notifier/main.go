@@ -40,6 +40,8 @@ commands:
           --buttons: the bot's message with its buttons)
   test    send one test alert to the configured destination and print the answer
   silence add|list|expire   mute alerts by rule, entity, host, severity ("silence" for help)
+
+"slack-notifier <command> -h" lists the command's flags.
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -72,12 +72,21 @@ const exampleRef = "0123456789abcdef01234567"
 // runRender is `slack-notifier render [--buttons]`: one protojson Alert on stdin, the
 // exact Slack webhook payload on stdout; with --buttons, the bot's message with its
 // buttons (slack.app_token set), whose values are the message's ref.
+const renderUsage = `usage: slack-notifier render [--buttons] < alert.json
+
+Reads one Alert as protojson on stdin and prints the exact Slack webhook payload.
+  --buttons   the bot's message with its Acknowledge / Silence / Not an issue buttons
+`
+
 func runRender(args []string, stdin io.Reader, stdout io.Writer) error {
 	buttons := false
 	for _, a := range args {
 		switch a {
 		case "--buttons", "-buttons":
 			buttons = true
+		case "-h", "--help", "-help":
+			fmt.Fprint(stdout, renderUsage)
+			return config.ErrHelp
 		default:
 			return fmt.Errorf("render: unknown argument %q (--buttons)", a)
 		}
