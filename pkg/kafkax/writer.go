@@ -189,6 +189,7 @@ type Writer struct {
 	wc      WriterConfig
 	comp    kafka.Compression
 	metrics *Metrics
+	prod    *producer // writes without linger
 
 	mu      sync.Mutex
 	topics  map[string]*topicWriter
@@ -199,9 +200,9 @@ type Writer struct {
 // topicWriter writes one topic.
 type topicWriter struct {
 	topic string
-	w     *kafka.Writer
-	limit int   // the topic's max.message.bytes
-	max   int64 // BatchBytes: the largest batch, and so the largest record, sent
+	w     *kafka.Writer // with a linger only; else the Writer's producer writes
+	limit int           // the topic's max.message.bytes
+	max   int64         // BatchBytes: the largest batch, and so the largest record, sent
 	// stale is set when the broker refused a batch as too large although it was sized
 	// below limit: the topic's limit was lowered, so it is read again before the next write.
 	stale atomic.Bool
@@ -217,8 +218,10 @@ func NewWriter(cfg Config, wc WriterConfig, m *Metrics) (*Writer, error) {
 		return nil, err
 	}
 	comp, _ := compression(wc.Compression)
-	return &Writer{admin: admin, parts: newPartitionCache(admin.tr, time.Second, nil), wc: wc, comp: comp, metrics: m,
-		topics: make(map[string]*topicWriter)}, nil
+	w := &Writer{admin: admin, parts: newPartitionCache(admin.tr, time.Second, nil), wc: wc, comp: comp, metrics: m,
+		topics: make(map[string]*topicWriter)}
+	w.prod = newProducer(w)
+	return w, nil
 }
 
 // batchBytes is the largest batch sent to a topic whose max.message.bytes is limit. The
@@ -274,9 +277,10 @@ func (w *Writer) topicWriter(ctx context.Context, topic string) (*topicWriter, e
 
 func (w *Writer) newTopicWriter(topic string, limit int) *topicWriter {
 	tw := &topicWriter{topic: topic, limit: limit, max: w.batchBytes(limit)}
-	// kafka-go reads 0 as its 1 s default; 1 µs sends each Write's batch as soon as the
-	// Write has added its messages (it holds the partition's lock until then).
-	linger := max(w.wc.Linger, time.Microsecond)
+	if w.wc.Linger <= 0 {
+		return tw // each Write's messages are sent at once, by w.prod
+	}
+	// Concurrent Writes share kafka-go's batches.
 	tw.w = &kafka.Writer{
 		Addr: kafka.TCP(w.admin.cfg.brokers()...),
 		// Murmur2, as the Java client, so other producers keying by entity agree with us.
@@ -286,7 +290,7 @@ func (w *Writer) newTopicWriter(topic string, limit int) *topicWriter {
 		WriteBackoffMax:        1 * time.Second,
 		BatchSize:              w.wc.BatchSize,
 		BatchBytes:             tw.max,
-		BatchTimeout:           linger,
+		BatchTimeout:           w.wc.Linger,
 		ReadTimeout:            w.wc.WriteTimeout,
 		WriteTimeout:           w.wc.WriteTimeout,
 		RequiredAcks:           kafka.RequireAll,
@@ -403,7 +407,12 @@ func (w *Writer) send(ctx context.Context, tw *topicWriter, kms []kafka.Message,
 	if len(kms) == 0 {
 		return 0
 	}
-	err := tw.w.WriteMessages(ctx, kms...)
+	var err error
+	if tw.w != nil {
+		err = tw.w.WriteMessages(ctx, kms...)
+	} else {
+		err = w.prod.write(ctx, tw.topic, tw.max, kms)
+	}
 	if err == nil {
 		return 0
 	}
@@ -454,22 +463,11 @@ func isTooLargeAnswer(err error) bool {
 // message the writer sends is never one kafka-go refuses before sending.
 func recordSize(m kafka.Message) int64 {
 	n := int64(4 + 1 + 1 + 4 + len(m.Key) + 4 + len(m.Value) + 8)
-	n += int64(varintLen(len(m.Headers)))
+	n += int64(varintSize(int64(len(m.Headers))))
 	for _, h := range m.Headers {
-		n += int64(varintLen(len(h.Key)) + len(h.Key) + varintLen(len(h.Value)) + len(h.Value))
+		n += int64(varintSize(int64(len(h.Key))) + len(h.Key) + varintSize(int64(len(h.Value))) + len(h.Value))
 	}
 	return n
-}
-
-// varintLen is the length of n as a zig-zag varint.
-func varintLen(n int) int {
-	u := uint64(n) << 1
-	l := 1
-	for u >= 0x80 {
-		u >>= 7
-		l++
-	}
-	return l
 }
 
 // Close flushes and closes the connections.
@@ -484,6 +482,9 @@ func (w *Writer) Close() error {
 	w.mu.Unlock()
 	var errs []error
 	for _, tw := range tws {
+		if tw.w == nil {
+			continue
+		}
 		if err := tw.w.Close(); err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, fmt.Errorf("close kafka writer of %s: %w", tw.topic, err))
 		}

@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -37,7 +38,8 @@ type Options struct {
 	Parser *logparse.Parser
 	// Clock stamps received_at and times the retry waits (default the wall clock).
 	Clock clock.Clock
-	// NewID makes the ids of lines without IDKey (default event.NewID).
+	// NewID makes the ids of lines without IDKey (default: event.NewIDFrom with the batch's
+	// receipt time and crypto/rand entropy, read once per batch).
 	NewID func() string
 	// MaxMessageBytes is the largest record the topic accepts (max.message.bytes; 0: not
 	// checked). An event that would be larger gets its raw line cut to fit, flagged
@@ -63,9 +65,6 @@ func New(w Writer, opts Options) *Publisher {
 		opts.Parser = logparse.New(logparse.Options{})
 	}
 	opts.Clock = clock.OrReal(opts.Clock)
-	if opts.NewID == nil {
-		opts.NewID = event.NewID
-	}
 	if opts.Retry.Initial <= 0 {
 		opts.Retry.Initial = 100 * time.Millisecond
 	}
@@ -81,12 +80,13 @@ func New(w Writer, opts Options) *Publisher {
 
 // Event builds the LogEvent of one line received at receivedAt.
 func (p *Publisher) Event(l source.Line, receivedAt time.Time) *logwardenpb.LogEvent {
-	return p.event(l, receivedAt, timestamppb.New(receivedAt))
+	return p.event(l, receivedAt, timestamppb.New(receivedAt), newEntropy(1))
 }
 
 // event is Event with receivedAt also as a Timestamp, which the events of one batch share
-// (no event's timestamps are ever modified: they are encoded, then dropped).
-func (p *Publisher) event(l source.Line, receivedAt time.Time, recv *timestamppb.Timestamp) *logwardenpb.LogEvent {
+// (no event's timestamps are ever modified: they are encoded, then dropped), and with the
+// batch's random bits for ids.
+func (p *Publisher) event(l source.Line, receivedAt time.Time, recv *timestamppb.Timestamp, ent *entropy) *logwardenpb.LogEvent {
 	ev := &logwardenpb.LogEvent{
 		ReceivedAt: recv,
 		Source:     l.Source,
@@ -101,8 +101,10 @@ func (p *Publisher) event(l source.Line, receivedAt time.Time, recv *timestamppb
 		}
 		sum := sha256.Sum256([]byte(l.IDKey))
 		ev.Id = event.NewIDFrom(at, bytes.NewReader(sum[:]))
-	} else {
+	} else if p.opts.NewID != nil {
 		ev.Id = p.opts.NewID()
+	} else {
+		ev.Id = event.NewIDFrom(receivedAt, ent)
 	}
 	switch {
 	case !l.Time.IsZero():
@@ -120,6 +122,28 @@ func (p *Publisher) event(l source.Line, receivedAt time.Time, recv *timestamppb
 		clampTime(ev, receivedAt, l.MaxPast, l.MaxFuture)
 	}
 	return ev
+}
+
+// idRandomBytes is the random part of an event id (event.NewIDFrom reads 10 bytes).
+const idRandomBytes = 10
+
+// entropy hands out random bits read from crypto/rand once for a batch of ids: one
+// read per batch instead of one per event. When it runs dry it reads again.
+type entropy struct{ b []byte }
+
+func newEntropy(ids int) *entropy {
+	e := &entropy{b: make([]byte, ids*idRandomBytes)}
+	_, _ = rand.Read(e.b) // never fails (crypto/rand crashes the program instead)
+	return e
+}
+
+func (e *entropy) Read(p []byte) (int, error) {
+	if len(e.b) < len(p) {
+		*e = *newEntropy(max(1, len(p)/idRandomBytes+1))
+	}
+	n := copy(p, e.b)
+	e.b = e.b[n:]
+	return n, nil
 }
 
 // clampTime moves ev's time into [receivedAt−past, receivedAt+future] (a zero bound is
@@ -148,11 +172,18 @@ func (p *Publisher) messages(lines []source.Line) ([]*logwardenpb.LogEvent, []ka
 	now := p.opts.Clock.Now()
 	evs := make([]*logwardenpb.LogEvent, 0, len(lines))
 	msgs := make([]kafkax.Message, 0, len(lines))
-	enc := kafkax.NewEncoder(now, len(lines), 192)
+	text := 0
+	for _, l := range lines {
+		text += len(l.Text)
+	}
+	// An encoded event is about three times its line (the raw line, the fields parsed
+	// out of it, ids and times): sized so, the encoder's buffer is allocated once.
+	enc := kafkax.NewEncoder(now, len(lines), 3*text/max(len(lines), 1)+64)
 	formats := formatCounts{}
 	recv := timestamppb.New(now)
+	ent := newEntropy(len(lines))
 	for _, l := range lines {
-		ev := p.event(l, now, recv)
+		ev := p.event(l, now, recv, ent)
 		m, err := p.message(enc, ev)
 		if err != nil {
 			return nil, nil, err

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/logwarden/logwarden/pkg/clock"
+	"github.com/logwarden/logwarden/pkg/event"
 	"github.com/logwarden/logwarden/pkg/kafkax"
 	"github.com/logwarden/logwarden/pkg/logparse"
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
@@ -151,6 +152,36 @@ func TestIDKeyMakesIDsDeterministic(t *testing.T) {
 	// The time part sorts with the line's own time (2024-02-01).
 	if e := p.Event(source.Line{Text: line, IDKey: "x"}, at); e.GetId()[:10] != a.GetId()[:10] {
 		t.Fatalf("time prefix differs: %s %s", e.GetId(), a.GetId())
+	}
+}
+
+// Lines without IDKey get ids from random bits read once per batch: all distinct, all
+// stamped with the batch's receipt time, also past what one read provided.
+func TestBatchIDsAreDistinct(t *testing.T) {
+	at := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	p := New(&fakeWriter{}, Options{Topic: "t", Clock: clock.NewFake(at)})
+	lines := make([]source.Line, 5000)
+	for i := range lines {
+		lines[i] = source.Line{Text: "[01/Feb/2024 14:46:21] 10.0.0.1 bob failed to log in"}
+	}
+	evs, _, err := p.messages(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := event.NewIDFrom(at, strings.NewReader(strings.Repeat("\x00", 10)))[:10]
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if id := ev.GetId(); seen[id] || len(id) != event.IDLen || id[:10] != want {
+			t.Fatalf("id %s: repeated or not of %s", id, want)
+		}
+		seen[ev.GetId()] = true
+	}
+	e := newEntropy(1)
+	var b [idRandomBytes]byte
+	for range 3 { // one id's worth, then refills
+		if n, err := e.Read(b[:]); n != len(b) || err != nil {
+			t.Fatalf("read %d, %v", n, err)
+		}
 	}
 }
 

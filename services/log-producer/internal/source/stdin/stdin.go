@@ -15,7 +15,7 @@ import (
 
 // Config of the stdin source.
 type Config struct {
-	// BatchLines is the most lines published at once (default 2000). A batch is sent as
+	// BatchLines is the most lines published at once (default 12000). A batch is sent as
 	// soon as no more input is waiting, so a slow trickle is never held back.
 	BatchLines int
 	// MaxLineBytes: longer lines are cut (the parser marks them truncated) and the rest of
@@ -44,7 +44,7 @@ func (*Stdin) Name() string { return "stdin" }
 func (s *Stdin) Run(ctx context.Context, pub source.Publisher) error {
 	r, cfg := s.r, s.cfg
 	if cfg.BatchLines <= 0 {
-		cfg.BatchLines = 2000
+		cfg.BatchLines = 12000
 	}
 	if cfg.MaxLineBytes <= 0 {
 		cfg.MaxLineBytes = 64 << 10
