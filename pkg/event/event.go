@@ -38,11 +38,18 @@ func NewID() string {
 // NewIDFrom is NewID with the time and the entropy source given (a seeded source makes
 // ids reproducible). If entropy fails, the random part is zero.
 func NewIDFrom(t time.Time, entropy io.Reader) string {
+	var random [10]byte
+	_, _ = io.ReadFull(entropy, random[:])
+	return NewIDWith(t, random)
+}
+
+// NewIDWith is NewIDFrom with the random part given (no allocation but the id's).
+func NewIDWith(t time.Time, random [10]byte) string {
 	var b [16]byte
 	ms := uint64(t.UnixMilli())
 	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
 	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
-	_, _ = io.ReadFull(entropy, b[6:])
+	copy(b[6:], random[:])
 	return encode(b)
 }
 

@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -38,7 +37,7 @@ type Options struct {
 	Parser *logparse.Parser
 	// Clock stamps received_at and times the retry waits (default the wall clock).
 	Clock clock.Clock
-	// NewID makes the ids of lines without IDKey (default: event.NewIDFrom with the batch's
+	// NewID makes the ids of lines without IDKey (default: event.NewIDWith the batch's
 	// receipt time and crypto/rand entropy, read once per batch).
 	NewID func() string
 	// MaxMessageBytes is the largest record the topic accepts (max.message.bytes; 0: not
@@ -80,19 +79,16 @@ func New(w Writer, opts Options) *Publisher {
 
 // Event builds the LogEvent of one line received at receivedAt.
 func (p *Publisher) Event(l source.Line, receivedAt time.Time) *logwardenpb.LogEvent {
-	return p.event(l, receivedAt, timestamppb.New(receivedAt), newEntropy(1))
+	ev := &logwardenpb.LogEvent{}
+	p.event(ev, l, receivedAt, timestamppb.New(receivedAt), newEntropy(1))
+	return ev
 }
 
 // event is Event with receivedAt also as a Timestamp, which the events of one batch share
 // (no event's timestamps are ever modified: they are encoded, then dropped), and with the
-// batch's random bits for ids.
-func (p *Publisher) event(l source.Line, receivedAt time.Time, recv *timestamppb.Timestamp, ent *entropy) *logwardenpb.LogEvent {
-	ev := &logwardenpb.LogEvent{
-		ReceivedAt: recv,
-		Source:     l.Source,
-		Host:       l.Host,
-		Label:      l.Label,
-	}
+// batch's random bits for ids; it fills ev, a new event.
+func (p *Publisher) event(ev *logwardenpb.LogEvent, l source.Line, receivedAt time.Time, recv *timestamppb.Timestamp, ent *entropy) {
+	ev.ReceivedAt, ev.Source, ev.Host, ev.Label = recv, l.Source, l.Host, l.Label
 	p.opts.Parser.Parse(l.Text, ev)
 	if l.IDKey != "" {
 		var at time.Time // lines without a time of their own: ids still stable, not sortable
@@ -100,11 +96,11 @@ func (p *Publisher) event(l source.Line, receivedAt time.Time, recv *timestamppb
 			at = ev.Time.AsTime()
 		}
 		sum := sha256.Sum256([]byte(l.IDKey))
-		ev.Id = event.NewIDFrom(at, bytes.NewReader(sum[:]))
+		ev.Id = event.NewIDWith(at, [10]byte(sum[:]))
 	} else if p.opts.NewID != nil {
 		ev.Id = p.opts.NewID()
 	} else {
-		ev.Id = event.NewIDFrom(receivedAt, ent)
+		ev.Id = event.NewIDWith(receivedAt, ent.next())
 	}
 	switch {
 	case !l.Time.IsZero():
@@ -121,10 +117,9 @@ func (p *Publisher) event(l source.Line, receivedAt time.Time, recv *timestamppb
 	if l.MaxPast > 0 || l.MaxFuture > 0 {
 		clampTime(ev, receivedAt, l.MaxPast, l.MaxFuture)
 	}
-	return ev
 }
 
-// idRandomBytes is the random part of an event id (event.NewIDFrom reads 10 bytes).
+// idRandomBytes is the random part of an event id.
 const idRandomBytes = 10
 
 // entropy hands out random bits read from crypto/rand once for a batch of ids: one
@@ -137,13 +132,14 @@ func newEntropy(ids int) *entropy {
 	return e
 }
 
-func (e *entropy) Read(p []byte) (int, error) {
-	if len(e.b) < len(p) {
-		*e = *newEntropy(max(1, len(p)/idRandomBytes+1))
+// next returns the random part of the next id.
+func (e *entropy) next() [idRandomBytes]byte {
+	if len(e.b) < idRandomBytes {
+		*e = *newEntropy(64)
 	}
-	n := copy(p, e.b)
-	e.b = e.b[n:]
-	return n, nil
+	r := [idRandomBytes]byte(e.b)
+	e.b = e.b[idRandomBytes:]
+	return r
 }
 
 // clampTime moves ev's time into [receivedAt−past, receivedAt+future] (a zero bound is
@@ -182,8 +178,10 @@ func (p *Publisher) messages(lines []source.Line) ([]*logwardenpb.LogEvent, []ka
 	formats := formatCounts{}
 	recv := timestamppb.New(now)
 	ent := newEntropy(len(lines))
-	for _, l := range lines {
-		ev := p.event(l, now, recv, ent)
+	slab := make([]logwardenpb.LogEvent, len(lines)) // the batch's events, one allocation
+	for i, l := range lines {
+		ev := &slab[i]
+		p.event(ev, l, now, recv, ent)
 		m, err := p.message(enc, ev)
 		if err != nil {
 			return nil, nil, err

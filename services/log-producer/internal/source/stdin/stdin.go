@@ -162,6 +162,7 @@ func (s *sender) wait() error {
 func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publisher, g *gate) (err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	batch := make([]source.Line, 0, cfg.BatchLines)
+	var pending lineBuffer
 	prep, pipelined := pub.(source.Preparer)
 	var snd *sender
 	if pipelined {
@@ -173,9 +174,10 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publish
 		}()
 	}
 	flush := func() error {
-		if len(batch) == 0 {
+		if pending.len() == 0 {
 			return nil
 		}
+		batch = pending.lines(batch[:0])
 		if !g.enter() {
 			return nil
 		}
@@ -219,7 +221,7 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publish
 					cur = cur[:cfg.MaxLineBytes+1]
 				}
 				if len(cur) > 0 && !(len(cur) == 1 && cur[0] == '\r') { // blank lines are no events
-					batch = append(batch, source.Line{Text: string(cur), Source: "stdin"})
+					pending.add(cur)
 				}
 			}
 			cur = cur[:0]
@@ -232,7 +234,7 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publish
 			}
 			cur = append(cur, chunk...)
 			if len(cur) > cfg.MaxLineBytes {
-				batch = append(batch, source.Line{Text: string(cur[:cfg.MaxLineBytes+1]), Source: "stdin"})
+				pending.add(cur[:cfg.MaxLineBytes+1])
 				cur = cur[:0]
 				skipping = true
 			}
@@ -242,10 +244,35 @@ func pump(ctx, pctx context.Context, r io.Reader, cfg Config, pub source.Publish
 			}
 			return fmt.Errorf("stdin: read: %w", err)
 		}
-		if len(batch) >= cfg.BatchLines || (len(batch) > 0 && br.Buffered() == 0) {
+		if pending.len() >= cfg.BatchLines || (pending.len() > 0 && br.Buffered() == 0) {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// lineBuffer collects the lines of the next batch in one buffer, so that a batch's texts
+// are one string (one allocation per batch rather than per line).
+type lineBuffer struct {
+	text []byte
+	ends []int
+}
+
+func (b *lineBuffer) add(line []byte) {
+	b.text = append(b.text, line...)
+	b.ends = append(b.ends, len(b.text))
+}
+
+func (b *lineBuffer) len() int { return len(b.ends) }
+
+// lines appends the collected lines to dst and empties the buffer.
+func (b *lineBuffer) lines(dst []source.Line) []source.Line {
+	text, start := string(b.text), 0
+	for _, end := range b.ends {
+		dst = append(dst, source.Line{Text: text[start:end], Source: "stdin"})
+		start = end
+	}
+	b.text, b.ends = b.text[:0], b.ends[:0]
+	return dst
 }
