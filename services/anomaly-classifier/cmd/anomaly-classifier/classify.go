@@ -63,6 +63,19 @@ func newStage(cfg *offlineConfig, stderr io.Writer) (*llm.Stage, error) {
 	return st, nil
 }
 
+// openInput opens the file named by --in, or returns stdin for "" and "-". The error
+// names the file.
+func openInput(name string, stdin io.Reader) (io.Reader, func(), error) {
+	if name == "" || name == "-" {
+		return stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--in: %w", err)
+	}
+	return f, func() { _ = f.Close() }, nil
+}
+
 // runClassify: raw lines in, one JSON verdict per line out, in order.
 func runClassify(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, err := loadOffline("classify", args, getenv, stderr)
@@ -73,15 +86,11 @@ func runClassify(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	in := stdin
-	if cfg.In != "" && cfg.In != "-" {
-		f, err := os.Open(cfg.In)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
+	in, closeIn, err := openInput(cfg.In, stdin)
+	if err != nil {
+		return err
 	}
+	defer closeIn()
 	st, err := newStage(cfg, stderr)
 	if err != nil {
 		return err

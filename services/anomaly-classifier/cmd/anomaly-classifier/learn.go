@@ -53,15 +53,11 @@ func runLearn(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	in := stdin
-	if cfg.In != "" && cfg.In != "-" {
-		f, err := os.Open(cfg.In)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
+	in, closeIn, err := openInput(cfg.In, stdin)
+	if err != nil {
+		return err
 	}
+	defer closeIn()
 	p := logparse.New(logparse.Options{})
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/logwarden/logwarden/pkg/config"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/offline"
@@ -28,14 +27,10 @@ func runTemplates(ctx context.Context, args []string, getenv func(string) string
 	if len(rest) > 0 {
 		return fmt.Errorf("templates: unexpected arguments %q", rest)
 	}
-	in := stdin
-	if cfg.In != "" && cfg.In != "-" {
-		f, err := os.Open(cfg.In)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
+	in, closeIn, err := openInput(cfg.In, stdin)
+	if err != nil {
+		return err
 	}
+	defer closeIn()
 	return offline.Templates(ctx, cfg.Template, in, stdout)
 }
