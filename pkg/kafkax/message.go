@@ -111,6 +111,23 @@ func NewEncoder(now time.Time, n, size int) *Encoder {
 	return e
 }
 
+// Reset makes e an encoder for a new batch, as NewEncoder(now, n, size), keeping its
+// buffers: only once nothing refers to the messages it made before (they share them).
+func (e *Encoder) Reset(now time.Time, n, size int) {
+	if size <= 0 {
+		size = 256
+	}
+	e.now = now
+	e.producedAt = now.UTC().AppendFormat(nil, time.RFC3339Nano)
+	if want := n * (size + 48); cap(e.buf) < want {
+		e.buf = make([]byte, 0, want)
+	}
+	if cap(e.headers) < 4*n {
+		e.headers = make([]Header, 0, 4*n)
+	}
+	e.buf, e.headers = e.buf[:0], e.headers[:0]
+}
+
 // Message encodes pm for topic, keyed by key, with the standard headers; id goes to
 // lw-event-id.
 func (e *Encoder) Message(topic, key, id string, pm proto.Message) (Message, error) {

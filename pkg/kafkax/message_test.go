@@ -158,6 +158,19 @@ func TestEncoderMessagesStayIntact(t *testing.T) {
 	if am.Header(HeaderSchema) != "logwarden.v1.Alert" || am.Topic != "alerts" {
 		t.Fatalf("alert message: %v", am.Headers)
 	}
+	// Reset: the next batch, in the same buffers, stamped anew.
+	later := now.Add(time.Hour)
+	e.Reset(later, 2, 8)
+	ev := &logwardenpb.LogEvent{Id: "again", Raw: "r2"}
+	m, err := e.Message("logs.raw", "k2", "again", ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &logwardenpb.LogEvent{}
+	if at, ok := m.ProducedAt(); !ok || !at.Equal(later) || proto.Unmarshal(m.Value, got) != nil || !proto.Equal(got, ev) ||
+		string(m.Key) != "k2" || m.Header(HeaderEventID) != "again" || m.Header(HeaderSchema) != "logwarden.v1.LogEvent" {
+		t.Fatalf("after Reset: %v %v %q %v", at, got, m.Key, m.Headers)
+	}
 }
 
 // BenchmarkEncode: one 500-message batch of LogEvents, each message on its own

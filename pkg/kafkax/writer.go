@@ -190,6 +190,7 @@ type Writer struct {
 	comp    kafka.Compression
 	metrics *Metrics
 	prod    *producer // writes without linger
+	sends   sync.Pool // *[]kafka.Message: a Write's messages in kafka-go's type
 
 	mu      sync.Mutex
 	topics  map[string]*topicWriter
@@ -370,7 +371,14 @@ func (w *Writer) writeTopic(ctx context.Context, msgs []Message, g topicGroup, e
 		w.metrics.wrote(g.topic, 0, len(g.idx), 0, 0)
 		return
 	}
-	send := make([]kafka.Message, 0, len(g.idx))
+	sendp := w.sendBuf(len(g.idx))
+	send := *sendp
+	defer func() {
+		// Neither kafka-go nor the producer keeps the slice after sending.
+		clear(send)
+		*sendp = send[:0]
+		w.sends.Put(sendp)
+	}()
 	idx := make([]int, 0, len(g.idx))
 	tooLarge := 0
 	for _, i := range g.idx {
@@ -397,6 +405,15 @@ func (w *Writer) writeTopic(ctx context.Context, msgs []Message, g topicGroup, e
 		}
 	}
 	w.metrics.wrote(g.topic, len(g.idx)-failed, failed, tooLarge, time.Since(start))
+}
+
+// sendBuf returns an empty slice for n kafka-go messages, used before.
+func (w *Writer) sendBuf(n int) *[]kafka.Message {
+	if b, ok := w.sends.Get().(*[]kafka.Message); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]kafka.Message, 0, n)
+	return &b
 }
 
 // send writes kms (the Write's messages idx) and sets errs for those that failed. A batch

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,7 +27,9 @@ import (
 // window around its receipt (source.Line.MaxPast/MaxFuture).
 const FieldTimeClamped = "time.clamped"
 
-// Writer writes messages and returns once Kafka acknowledged them (kafkax.Writer).
+// Writer writes messages and returns once Kafka acknowledged them (kafkax.Writer). It
+// keeps no reference to the messages after a Write returned nil: their memory is used
+// again for later batches.
 type Writer interface {
 	Write(ctx context.Context, msgs ...kafkax.Message) error
 }
@@ -54,8 +57,9 @@ type Options struct {
 // Publisher parses lines and writes them to the topic; it is the source.Publisher of
 // every source. Safe for concurrent use.
 type Publisher struct {
-	opts Options
-	w    Writer
+	opts   Options
+	w      Writer
+	arenas sync.Pool // *arena of written batches
 }
 
 // New returns a Publisher writing through w.
@@ -163,36 +167,75 @@ func clampTime(ev *logwardenpb.LogEvent, receivedAt time.Time, past, future time
 }
 
 // messages builds the events of lines (ids assigned now) and encodes them for the topic,
-// all with one kafkax.Encoder.
-func (p *Publisher) messages(lines []source.Line) ([]*logwardenpb.LogEvent, []kafkax.Message, error) {
+// all with one kafkax.Encoder, in the memory of an arena (a new one or one a written
+// batch gave back).
+func (p *Publisher) messages(lines []source.Line) (*arena, error) {
 	now := p.opts.Clock.Now()
-	evs := make([]*logwardenpb.LogEvent, 0, len(lines))
-	msgs := make([]kafkax.Message, 0, len(lines))
 	text := 0
 	for _, l := range lines {
 		text += len(l.Text)
 	}
+	a, _ := p.arenas.Get().(*arena)
+	if a == nil {
+		a = &arena{}
+	}
 	// An encoded event is about three times its line (the raw line, the fields parsed
 	// out of it, ids and times): sized so, the encoder's buffer is allocated once.
-	enc := kafkax.NewEncoder(now, len(lines), 3*text/max(len(lines), 1)+64)
+	a.reset(now, len(lines), 3*text/max(len(lines), 1)+64)
 	formats := formatCounts{}
 	recv := timestamppb.New(now)
 	ent := newEntropy(len(lines))
-	slab := make([]logwardenpb.LogEvent, len(lines)) // the batch's events, one allocation
 	for i, l := range lines {
-		ev := &slab[i]
+		ev := a.event(i)
 		p.event(ev, l, now, recv, ent)
-		m, err := p.message(enc, ev)
+		m, err := p.message(a.enc, ev)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		formats.add(ev.GetFields()[logparse.FieldFormat])
-		evs, msgs = append(evs, ev), append(msgs, m)
+		a.evs, a.msgs = append(a.evs, ev), append(a.msgs, m)
 	}
 	if len(lines) > 0 {
 		p.opts.Metrics.parsed(lines[0].Source, len(lines), formats)
 	}
-	return evs, msgs, nil
+	return a, nil
+}
+
+// arena is the memory of one batch: its events, their encoding and messages. Once Kafka
+// acknowledged the batch nothing refers to it, and the next batch is built in it: most of
+// the producer's garbage otherwise.
+type arena struct {
+	events []logwardenpb.LogEvent // all in one allocation
+	evs    []*logwardenpb.LogEvent
+	msgs   []kafkax.Message
+	enc    *kafkax.Encoder
+}
+
+func (a *arena) reset(now time.Time, n, size int) {
+	if cap(a.events) < n {
+		a.events = make([]logwardenpb.LogEvent, n)
+		a.evs, a.msgs = make([]*logwardenpb.LogEvent, 0, n), make([]kafkax.Message, 0, n)
+	}
+	a.events, a.evs, a.msgs = a.events[:n], a.evs[:0], a.msgs[:0]
+	if a.enc == nil {
+		a.enc = kafkax.NewEncoder(now, n, size)
+	} else {
+		a.enc.Reset(now, n, size)
+	}
+}
+
+// event returns the arena's i-th event, empty but for its fields map, cleared (the parser
+// fills it again). Its time is not kept: an event without one of its own gets the batch's
+// receipt time, and a line without a time would keep the previous event's.
+func (a *arena) event(i int) *logwardenpb.LogEvent {
+	ev := &a.events[i]
+	fields := ev.Fields
+	ev.Reset()
+	if fields != nil {
+		clear(fields)
+		ev.Fields = fields
+	}
+	return ev
 }
 
 // formatCounts counts a batch's lines by detected format (a batch has one or a few).
@@ -275,11 +318,11 @@ func (p *Publisher) Prepare(lines []source.Line) (source.Prepared, error) {
 	if len(lines) == 0 {
 		return nil, nil
 	}
-	evs, msgs, err := p.messages(lines)
+	a, err := p.messages(lines)
 	if err != nil {
 		return nil, fmt.Errorf("publish %d lines to %s: %w", len(lines), p.opts.Topic, err)
 	}
-	return &batch{p: p, src: lines[0].Source, lines: len(lines), evs: evs, msgs: msgs}, nil
+	return &batch{p: p, src: lines[0].Source, lines: len(lines), evs: a.evs, msgs: a.msgs, arena: a}, nil
 }
 
 // batch is lines made into events and messages by Prepare.
@@ -289,6 +332,7 @@ type batch struct {
 	lines int
 	evs   []*logwardenpb.LogEvent
 	msgs  []kafkax.Message
+	arena *arena // given back once written
 }
 
 // Send writes the batch until Kafka acknowledged all of it (see Publish).
@@ -334,6 +378,10 @@ func (b *batch) Send(ctx context.Context) error {
 		return fmt.Errorf("publish %d lines to %s: %w", b.lines, p.opts.Topic, err)
 	}
 	p.opts.Metrics.published(src, b.lines)
+	// Every message is acknowledged: nothing refers to the batch's memory any more (after
+	// a failed write kafka-go may still, so that arena is left to the GC).
+	p.arenas.Put(b.arena)
+	b.arena = nil
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +34,17 @@ func (w *fakeWriter) Write(ctx context.Context, msgs ...kafkax.Message) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls++
-	w.written = append(w.written, msgs)
+	// A Writer keeps nothing of msgs after it returned (their memory is used again).
+	kept := make([]kafkax.Message, len(msgs))
+	for i, m := range msgs {
+		kept[i] = m
+		kept[i].Key, kept[i].Value = bytes.Clone(m.Key), bytes.Clone(m.Value)
+		kept[i].Headers = make([]kafkax.Header, len(m.Headers))
+		for j, h := range m.Headers {
+			kept[i].Headers[j] = kafkax.Header{Key: h.Key, Value: bytes.Clone(h.Value)}
+		}
+	}
+	w.written = append(w.written, kept)
 	if w.calls <= w.failures {
 		return errors.New("broker unavailable")
 	}
@@ -164,10 +175,11 @@ func TestBatchIDsAreDistinct(t *testing.T) {
 	for i := range lines {
 		lines[i] = source.Line{Text: "[01/Feb/2024 14:46:21] 10.0.0.1 bob failed to log in"}
 	}
-	evs, _, err := p.messages(lines)
+	ar, err := p.messages(lines)
 	if err != nil {
 		t.Fatal(err)
 	}
+	evs := ar.evs
 	want := event.NewIDFrom(at, strings.NewReader(strings.Repeat("\x00", 10)))[:10]
 	seen := map[string]bool{}
 	for _, ev := range evs {
@@ -297,4 +309,42 @@ func (tooLargeWriter) Write(_ context.Context, msgs ...kafkax.Message) error {
 		errs[i] = &kafkax.MessageTooLargeError{Topic: "t", Size: 10000, Max: 100, Limit: 200}
 	}
 	return &kafkax.WriteError{Errs: errs}
+}
+
+// A written batch's memory builds the next batch: its events start empty (no field, time
+// or line of the events before), and times the parser fills are never shared between
+// events (events without a time of their own share the batch's receipt time).
+func TestReusedBatchMemoryStartsClean(t *testing.T) {
+	w := &fakeWriter{}
+	at := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	p := New(w, Options{Topic: "t", Clock: clock.NewFake(at), Parser: logparse.New(logparse.Options{MaxLineBytes: 60})})
+	batches := [][]string{
+		{"[01/Feb/2024 14:46:21] 10.0.0.1 bob failed to log in " + strings.Repeat("x", 80), "[01/Feb/2024 14:46:22] 10.0.0.2 ann logged in successfully"},
+		{"no time here", "none here either"},
+		{"[01/Feb/2024 14:46:23] 10.0.0.3 cy logged in successfully", "[01/Feb/2024 14:46:24] 10.0.0.4 dee logged in successfully"},
+	}
+	for _, texts := range batches {
+		lines := make([]source.Line, len(texts))
+		for i, s := range texts {
+			lines[i] = source.Line{Text: s, Source: "stdin"}
+		}
+		if err := p.Publish(context.Background(), lines); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := w.written[len(w.written)-1]
+	for i, m := range last {
+		ev := decode(t, m)
+		if ev.GetRaw() != batches[2][i] || len(ev.GetFields()) != 1 || ev.GetFields()[logparse.FieldFormat] != logparse.FormatTutorial {
+			t.Errorf("event %d: raw %q fields %v", i, ev.GetRaw(), ev.GetFields())
+		}
+		if want := time.Date(2024, 2, 1, 14, 46, 23+i, 0, time.UTC); !ev.GetTime().AsTime().Equal(want) || !ev.GetReceivedAt().AsTime().Equal(at) {
+			t.Errorf("event %d: time %s received %s, want %s %s", i, ev.GetTime().AsTime(), ev.GetReceivedAt().AsTime(), want, at)
+		}
+	}
+	for i, m := range w.written[1] {
+		if ev := decode(t, m); !ev.GetTime().AsTime().Equal(at) || ev.GetUser() != "" {
+			t.Errorf("untimed event %d: time %s user %q", i, ev.GetTime().AsTime(), ev.GetUser())
+		}
+	}
 }
