@@ -175,18 +175,29 @@ func (c *Consumer) Close() error {
 }
 
 // Run fetches batches and hands them to h until ctx is cancelled. For each batch: h, then
-// h's outputs written with acks=all, then the batch committed. Writing and committing a
-// batch overlap with handling the next one (at most one batch is being written while one
-// is handled; commits stay in order): the round trips to the brokers do not stall the
-// handler. On cancel it finishes the batches in hand (within ShutdownGrace), commits them,
-// leaves the group and returns nil. A handler error, or outputs that cannot be written,
-// stop it: what was not committed is redelivered.
+// h's outputs written with acks=all, then the batch committed. Fetching the next batch,
+// handling one, and writing and committing the previous one overlap (at most one batch is
+// fetched ahead and one is being written while one is handled; commits stay in order): the
+// round trips to the brokers do not stall the handler. On cancel it handles the batches in
+// hand (within ShutdownGrace), commits them, leaves the group and returns nil. A handler
+// error, or outputs that cannot be written, stop it: what was not committed is redelivered.
 func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
+	return RunPrepared(ctx, c, func([]Message) struct{} { return struct{}{} },
+		func(ctx context.Context, batch []Message, _ struct{}) ([]Message, error) { return h(ctx, batch) })
+}
+
+// RunPrepared is Run with a stage before the handler: prepare is called with each fetched
+// batch on the fetching goroutine, in fetch order, while the previous batch is being
+// handled, and h gets the batch with what prepare made of it. Work that needs no state of
+// the handler's (decoding records, say) then runs beside the handler, on another core.
+// prepare must not share unguarded state with h; a batch it prepared may be dropped
+// unhandled when the consumer stops on an error (it is not committed: redelivered).
+func RunPrepared[P any](ctx context.Context, c *Consumer, prepare func([]Message) P, h func(context.Context, []Message, P) ([]Message, error)) error {
 	defer c.Close()
 	type written struct{ batch, outs []Message }
 	toWrite := make(chan written) // unbuffered: handing over waits until the previous batch is done
 	wdone := make(chan error, 1)
-	go func() { // owned by Run: toWrite is closed and wdone awaited before Run returns
+	go func() { // owned by RunPrepared: toWrite is closed and wdone awaited before it returns
 		var err error
 		for w := range toWrite {
 			if err != nil {
@@ -203,19 +214,55 @@ func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
 		}
 		close(wdone)
 	}()
+
+	type fetched struct {
+		batch []Message
+		prep  P
+		err   error
+	}
+	next := make(chan fetched) // unbuffered: one batch is fetched and prepared ahead
+	quit := make(chan struct{})
+	fctx, fcancel := context.WithCancel(ctx)
+	defer fcancel()
+	go func() { // owned by RunPrepared: stopped by quit and fcancel, awaited (next closed) before it returns
+		defer close(next)
+		for {
+			var f fetched
+			f.batch, f.err = c.fetchBatch(fctx)
+			if len(f.batch) > 0 {
+				f.prep = prepare(f.batch)
+			}
+			select {
+			case next <- f: // not abandoned on cancel: the batches in hand are still handled
+			case <-quit:
+				return
+			}
+			if f.err != nil {
+				return
+			}
+		}
+	}()
+
+	stopFetching := func() {
+		fcancel()
+		close(quit)
+		for range next { // until the fetcher left
+		}
+	}
 	stop := func(err error) error {
+		stopFetching()
 		close(toWrite)
 		if werr := <-wdone; werr != nil && err == nil {
 			err = werr
 		}
 		return err
 	}
-	for {
-		batch, ferr := c.fetchBatch(ctx)
-		if len(batch) > 0 {
+	for f := range next {
+		if len(f.batch) > 0 {
+			batch := f.batch
 			hctx, cancel := obs.GraceContext(ctx, c.cfg.ShutdownGrace)
 			start := time.Now()
-			outs, err := h(hctx, batch)
+			outs, err := h(hctx, batch, f.prep)
 			c.metrics.handled(time.Since(start))
 			cancel()
 			if err != nil {
@@ -224,18 +271,20 @@ func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
 			select {
 			case toWrite <- written{batch, outs}:
 			case err := <-wdone:
+				stopFetching()
 				close(toWrite)
 				<-wdone // closed once the writer left
 				return err
 			}
 		}
-		if ferr != nil {
+		if f.err != nil {
 			if ctx.Err() != nil {
 				return stop(nil)
 			}
-			return stop(fmt.Errorf("fetch from %v: %w", c.cfg.Topics, ferr))
+			return stop(fmt.Errorf("fetch from %v: %w", c.cfg.Topics, f.err))
 		}
 	}
+	return stop(nil) // not reached: the fetcher ends with an error
 }
 
 // fetch returns the next message. Errors from a broker that is down or moving partitions

@@ -463,3 +463,65 @@ func TestConsumerDeadLettersUndecodableAndContinues(t *testing.T) {
 		t.Fatalf("committed offset %d, want 3 (all three handled)", offs[0])
 	}
 }
+
+// RunPrepared prepares the next batch while the handler works on one, hands every batch
+// its own preparation, and commits what was handled.
+func TestRunPreparedPreparesNextBatchWhileHandling(t *testing.T) {
+	cfg := kafkatest.Config(t)
+	topic := kafkatest.NewTopic(t, cfg, 3)
+	group := kafkatest.UniqueName("g")
+	const total = 200
+	produce(t, cfg, topic, 0, total)
+
+	c := newConsumer(t, cfg, testConsumerConfig(group, topic), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	prepared := make(chan struct{}, 1000) // one value per prepared batch
+	seen := map[coord]int{}
+	var overlapped bool
+	err := kafkax.RunPrepared(rctx, c, func(batch []kafkax.Message) []string {
+		vals := make([]string, len(batch))
+		for i, m := range batch {
+			vals[i] = string(m.Value)
+		}
+		prepared <- struct{}{}
+		return vals
+	}, func(_ context.Context, batch []kafkax.Message, vals []string) ([]kafkax.Message, error) {
+		if len(vals) != len(batch) {
+			t.Fatalf("batch of %d handed %d prepared values", len(batch), len(vals))
+		}
+		for i, m := range batch {
+			if vals[i] != string(m.Value) {
+				t.Errorf("%s: prepared %q, record %q", m, vals[i], m.Value)
+			}
+			seen[coord{m.Partition, m.Offset}]++
+		}
+		<-prepared // this batch's
+		if len(seen) < total && !overlapped {
+			// The next batch is prepared while this one is still being handled.
+			select {
+			case <-prepared:
+				prepared <- struct{}{} // its own, for when it is handled
+				overlapped = true
+			case <-time.After(20 * time.Second):
+				t.Error("the next batch was not prepared while this one was handled")
+			}
+		}
+		if len(seen) >= total {
+			stop()
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !overlapped {
+		t.Error("no batch was prepared while another was handled")
+	}
+	if len(seen) != total {
+		t.Fatalf("saw %d distinct messages, want %d", len(seen), total)
+	}
+	assertCommittedToEnd(t, cfg, group, topic, seen)
+}

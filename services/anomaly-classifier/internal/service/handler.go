@@ -82,6 +82,7 @@ func (t Topics) publishes(v *logwardenpb.Verdict) bool {
 type Handler struct {
 	mu      sync.Mutex // guards eng, dec, dedup and parts (the parser is not concurrency-safe)
 	dec     *decode.Auto
+	pre     *decode.Auto // Decode's own: it runs beside Handle, on the consumer's fetching goroutine
 	eng     Classifier
 	llm     SecondOpinion
 	topics  Topics
@@ -175,7 +176,7 @@ func NewHandler(eng Classifier, o HandlerOptions) *Handler {
 	if adoptAfter <= 0 {
 		adoptAfter = DefaultAdoptAfter
 	}
-	h := &Handler{dec: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: o.Stage,
+	h := &Handler{dec: decode.New(logparse.New(logparse.Options{})), pre: decode.New(logparse.New(logparse.Options{})), eng: eng, llm: o.Stage,
 		topics: o.Topics, metrics: o.Metrics, log: log, now: time.Now, dedup: newDedup(o.DedupEvents),
 		parts: map[partition]*partState{}, adoptAfter: adoptAfter, replayFn: o.Replay, replayEvents: o.ReplayEvents, users: o.Users,
 		summarizer: o.Summarizer, summaryTimeout: o.SummaryTimeout, summaryConcurrency: o.SummaryConcurrency, onReload: o.OnReload,
@@ -189,20 +190,46 @@ func NewHandler(eng Classifier, o HandlerOptions) *Handler {
 	return h
 }
 
-// Handle is the kafkax.BatchHandler: it returns, per record, the verdict and
-// alerts or a dead letter, plus the upgrades of LLM opinions that arrived. With
-// summaries on, alerts of medium severity and above wait for the LLM's summary at
-// most the summary time box. It fails only when an output cannot be encoded (a
-// bug), never on bad input.
+// Handle is the kafkax.BatchHandler: Decode, then HandleDecoded.
 func (h *Handler) Handle(ctx context.Context, batch []kafkax.Message) ([]kafkax.Message, error) {
+	return h.HandleDecoded(ctx, batch, h.Decode(batch))
+}
+
+// Decoded is a batch's records decoded: for each, its event or why it has none.
+type Decoded struct {
+	events []*logwardenpb.LogEvent // nil where the record is a dead letter
+	errs   []error
+}
+
+// Decode decodes the records of a batch (the prepare stage of kafkax.RunPrepared): it
+// touches none of the state Handle guards, so the next batch is decoded while the engine
+// works on this one. It must not be called from two goroutines at once.
+func (h *Handler) Decode(batch []kafkax.Message) Decoded {
+	d := Decoded{events: make([]*logwardenpb.LogEvent, len(batch)), errs: make([]error, len(batch))}
+	for i, m := range batch {
+		ev := &logwardenpb.LogEvent{} // one each: the engine may keep an event (evidence) long after its batch
+		if err := h.pre.Decode(m, ev); err != nil {
+			d.errs[i] = err
+			continue
+		}
+		d.events[i] = ev
+	}
+	return d
+}
+
+// HandleDecoded returns, per record of batch (decoded by Decode), the verdict and alerts
+// or a dead letter, plus the upgrades of LLM opinions that arrived. With summaries on,
+// alerts of medium severity and above wait for the LLM's summary at most the summary time
+// box. It fails only when an output cannot be encoded (a bug), never on bad input.
+func (h *Handler) HandleDecoded(ctx context.Context, batch []kafkax.Message, d Decoded) ([]kafkax.Message, error) {
 	start := h.now()
 	rs := make([]result, 0, len(batch)+4)
 	h.mu.Lock()
-	for _, m := range batch {
-		ev := &logwardenpb.LogEvent{}
-		if err := h.dec.Decode(m, ev); err != nil {
-			h.log.Debug("dead letter", zap.Stringer("record", m), zap.Error(err))
-			rs = append(rs, result{dead: kafkax.DeadLetter(m, Name, err)})
+	for i, m := range batch {
+		ev := d.events[i]
+		if ev == nil {
+			h.log.Debug("dead letter", zap.Stringer("record", m), zap.Error(d.errs[i]))
+			rs = append(rs, result{dead: kafkax.DeadLetter(m, Name, d.errs[i])})
 			continue
 		}
 		adopt := h.adopted(ctx, m)

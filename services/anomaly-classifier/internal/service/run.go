@@ -107,7 +107,8 @@ func Consume(ctx context.Context, o Options, h *Handler, km *kafkax.Metrics, log
 	defer cancel()
 	g.Go(func() error {
 		defer cancel() // the consumer stopped: stop the helpers too
-		if err := c.Run(gctx, h.Handle); err != nil {
+		// Each batch is decoded on the fetching goroutine while the previous one is classified.
+		if err := kafkax.RunPrepared(gctx, c, h.Decode, h.HandleDecoded); err != nil {
 			return fmt.Errorf("consume %v: %w", o.Consumer.Topics, err)
 		}
 		return nil
