@@ -2,6 +2,7 @@ package kafkax
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"testing"
@@ -195,5 +196,13 @@ func BenchmarkRecordBatch(b *testing.B) {
 			b.ReportMetric(float64(len(msgs)*b.N)/b.Elapsed().Seconds(), "records/s")
 			b.ReportMetric(float64(size)/float64(len(msgs)), "bytes/record")
 		})
+	}
+}
+
+func TestVarintSize(t *testing.T) {
+	for _, v := range []int64{0, 1, -1, 63, -64, 64, -65, 8191, 8192, 1 << 40, -1 << 40, 1<<63 - 1, -1 << 63} {
+		if got, want := varintSize(v), len(binary.AppendVarint(nil, v)); got != want {
+			t.Errorf("varintSize(%d) = %d, want %d", v, got, want)
+		}
 	}
 }
