@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/logwarden/logwarden/pkg/config"
@@ -32,19 +31,6 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 	return &cfg, nil
 }
 
-// serviceGCPercent is the service's garbage-collection target when GOGC is not set: the
-// heap may grow to 4× the live data between collections instead of Go's 2×, for about a
-// tenth less CPU per event (docs/architecture.md, Measured). GOMEMLIMIT (set from the
-// container's memory limit in k8s) still bounds the heap.
-const serviceGCPercent = 300
-
-// serviceGC sets serviceGCPercent unless GOGC is in the environment (the runtime read it).
-func serviceGC(getenv func(string) string) {
-	if getenv == nil || getenv("GOGC") == "" {
-		debug.SetGCPercent(serviceGCPercent)
-	}
-}
-
 // runService is `anomaly-classifier [run]`: it parses the configuration and runs the
 // service (internal/service.Run) until ctx ends (SIGTERM), reloading rules on SIGHUP.
 func runService(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, _, stderr io.Writer) error {
@@ -52,7 +38,7 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	serviceGC(getenv)
+	obs.ServiceGC(getenv)
 	log, err := obs.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		return fmt.Errorf("logger: %w", err)

@@ -31,6 +31,7 @@ func runService(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	obs.ServiceGC(getenv)
 	log, err := obs.NewLogger(cfg.Log, stderr)
 	if err != nil {
 		return fmt.Errorf("logger: %w", err)

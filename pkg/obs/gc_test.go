@@ -1,4 +1,4 @@
-package main
+package obs
 
 import (
 	"runtime/debug"
@@ -8,7 +8,7 @@ import (
 func TestServiceGCUnlessGOGCIsSet(t *testing.T) {
 	old := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(old)
-	serviceGC(func(k string) string {
+	ServiceGC(func(k string) string {
 		if k == "GOGC" {
 			return "50" // the runtime applied it at start
 		}
@@ -17,8 +17,8 @@ func TestServiceGCUnlessGOGCIsSet(t *testing.T) {
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set: GC percent %d, want it left at 100", got)
 	}
-	serviceGC(func(string) string { return "" })
-	if got := debug.SetGCPercent(100); got != serviceGCPercent {
-		t.Errorf("without GOGC: GC percent %d, want %d", got, serviceGCPercent)
+	ServiceGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != ServiceGCPercent {
+		t.Errorf("without GOGC: GC percent %d, want %d", got, ServiceGCPercent)
 	}
 }
