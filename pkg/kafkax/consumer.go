@@ -176,8 +176,9 @@ func (c *Consumer) Close() error {
 
 // Run fetches batches and hands them to h until ctx is cancelled. For each batch: h, then
 // h's outputs written with acks=all, then the batch committed. Fetching the next batch,
-// handling one, and writing and committing the previous one overlap (at most one batch is
-// fetched ahead and one is being written while one is handled; commits stay in order): the
+// handling one, writing the outputs of earlier ones and committing those written overlap
+// (one batch fetched ahead, up to writeAhead handled batches waiting for the writer, which
+// writes them together; commits stay in order and merge when the brokers are slow): the
 // round trips to the brokers do not stall the handler. On cancel it handles the batches in
 // hand (within ShutdownGrace), commits them, leaves the group and returns nil. A handler
 // error, or outputs that cannot be written, stop it: what was not committed is redelivered.
@@ -194,26 +195,9 @@ func (c *Consumer) Run(ctx context.Context, h BatchHandler) error {
 // unhandled when the consumer stops on an error (it is not committed: redelivered).
 func RunPrepared[P any](ctx context.Context, c *Consumer, prepare func([]Message) P, h func(context.Context, []Message, P) ([]Message, error)) error {
 	defer c.Close()
-	type written struct{ batch, outs []Message }
-	toWrite := make(chan written) // unbuffered: handing over waits until the previous batch is done
+	toWrite := make(chan written, writeAhead)
 	wdone := make(chan error, 1)
-	go func() { // owned by RunPrepared: toWrite is closed and wdone awaited before it returns
-		var err error
-		for w := range toWrite {
-			if err != nil {
-				continue // stopping: nothing more is written or committed
-			}
-			wctx, cancel := obs.GraceContext(ctx, c.cfg.ShutdownGrace)
-			if err = c.writeOutputs(wctx, w.outs); err == nil {
-				c.commit(wctx, lastPerPartition(w.batch))
-			}
-			cancel()
-			if err != nil {
-				wdone <- err
-			}
-		}
-		close(wdone)
-	}()
+	go c.writeLoop(ctx, toWrite, wdone) // owned by RunPrepared: toWrite is closed and wdone awaited before it returns
 
 	type fetched struct {
 		batch []Message
@@ -285,6 +269,97 @@ func RunPrepared[P any](ctx context.Context, c *Consumer, prepare func([]Message
 		}
 	}
 	return stop(nil) // not reached: the fetcher ends with an error
+}
+
+// writeAhead is how many handled batches may wait for the writer: when the brokers'
+// round trips are slower than the handler, the waiting batches are written together and
+// committed once.
+const writeAhead = 2
+
+type written struct{ batch, outs []Message }
+
+// writeLoop writes the outputs of the handled batches in order, taking together those
+// that wait (one Write call), and hands their offsets to a committer goroutine, so that
+// writing batch n+1 overlaps committing batch n. Offsets waiting to be committed merge
+// (the highest per partition: a commit means "everything below is done"), so a slow
+// commit is followed by one commit covering the batches written meanwhile. A batch's
+// offsets reach the committer only after its outputs, and those of every batch before
+// it, were written. After a write failure (sent on wdone) nothing more is written or
+// committed. When toWrite is closed it waits for the last commit, then closes wdone.
+func (c *Consumer) writeLoop(ctx context.Context, toWrite <-chan written, wdone chan<- error) {
+	var (
+		mu      sync.Mutex
+		pending = map[topicPartition]int64{} // offsets written, not yet committed
+	)
+	kick := make(chan struct{}, 1)
+	committed := make(chan struct{})
+	go func() { // owned by writeLoop: ends when kick is closed, awaited before wdone is closed
+		defer close(committed)
+		for range kick {
+			mu.Lock()
+			last := make([]kafka.Message, 0, len(pending))
+			for k, off := range pending {
+				last = append(last, kafka.Message{Topic: k.topic, Partition: k.partition, Offset: off})
+			}
+			clear(pending)
+			mu.Unlock()
+			cctx, cancel := obs.GraceContext(ctx, c.cfg.ShutdownGrace)
+			c.commit(cctx, last)
+			cancel()
+		}
+	}()
+	defer func() {
+		close(kick)
+		<-committed
+		close(wdone)
+	}()
+	var err error
+	for w := range toWrite {
+		ws := []written{w}
+	more:
+		for len(ws) <= writeAhead {
+			select {
+			case w, ok := <-toWrite:
+				if !ok {
+					break more
+				}
+				ws = append(ws, w)
+			default:
+				break more
+			}
+		}
+		if err != nil {
+			continue // stopping: nothing more is written or committed
+		}
+		outs := ws[0].outs
+		if len(ws) > 1 {
+			outs = nil
+			for _, w := range ws {
+				outs = append(outs, w.outs...)
+			}
+		}
+		wctx, cancel := obs.GraceContext(ctx, c.cfg.ShutdownGrace)
+		err = c.writeOutputs(wctx, outs)
+		cancel()
+		if err != nil {
+			wdone <- err
+			continue
+		}
+		mu.Lock()
+		for _, w := range ws {
+			for _, m := range w.batch {
+				k := topicPartition{m.Topic, m.Partition}
+				if off, ok := pending[k]; !ok || m.Offset > off {
+					pending[k] = m.Offset
+				}
+			}
+		}
+		mu.Unlock()
+		select {
+		case kick <- struct{}{}:
+		default: // a kick is waiting: that commit takes these offsets too
+		}
+	}
 }
 
 // fetch returns the next message. Errors from a broker that is down or moving partitions
@@ -396,27 +471,6 @@ func (c *Consumer) commit(ctx context.Context, last []kafka.Message) {
 	if err != nil {
 		c.log.Warn("commit failed; the messages will be redelivered", zap.String("group", c.cfg.GroupID), zap.Error(err))
 	}
-}
-
-func lastPerPartition(batch []Message) []kafka.Message {
-	type tp struct {
-		topic string
-		part  int
-	}
-	idx := make(map[tp]int, 8)
-	out := make([]kafka.Message, 0, 8)
-	for _, m := range batch {
-		k := tp{m.Topic, m.Partition}
-		if i, ok := idx[k]; ok {
-			if m.Offset > out[i].Offset {
-				out[i].Offset = m.Offset
-			}
-			continue
-		}
-		idx[k] = len(out)
-		out = append(out, kafka.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
-	}
-	return out
 }
 
 // RunAsync fetches messages one at a time and hands each to h with an Ack. At most
