@@ -33,6 +33,9 @@ type producer struct {
 	wc       WriterConfig
 	bufs     sync.Pool // *[]byte: record and request buffers
 	lz4s     sync.Pool // *lz4.Writer
+
+	mu    sync.Mutex
+	turns map[topicPartition]chan struct{} // closed when the last plan on the partition is done with it
 }
 
 func newProducer(w *Writer) *producer {
@@ -41,6 +44,7 @@ func newProducer(w *Writer) *producer {
 		parts:  w.parts,
 		comp:   w.comp,
 		wc:     w.wc,
+		turns:  make(map[topicPartition]chan struct{}),
 	}
 }
 
@@ -48,32 +52,80 @@ func newProducer(w *Writer) *producer {
 // kafka.WriteErrors (one entry per message, nil for those written), or an error that says
 // nothing about which were written. maxBytes caps a request's records (BatchBytes).
 func (p *producer) write(ctx context.Context, topic string, maxBytes int64, kms []kafka.Message) error {
+	return p.plan(ctx, topic, maxBytes, kms).run(ctx)
+}
+
+// plan is a write whose messages have their partitions and their turn in each partition:
+// after the plans made before it, before those made after it. Every plan must be run.
+type plan struct {
+	p        *producer
+	topic    string
+	maxBytes int64
+	kms      []kafka.Message
+	err      error           // no partitions known: nothing is sent
+	parts    [][]int         // the messages (indexes into kms) of each partition, in order
+	after    []chan struct{} // per partition: closed when the plan before this one is done with it (nil: none)
+	done     []chan struct{} // per partition: closed when this plan is done with it
+}
+
+// plan assigns kms to partitions and takes their turns (see plan); the messages are sent
+// by run.
+func (p *producer) plan(ctx context.Context, topic string, maxBytes int64, kms []kafka.Message) *plan {
+	pl := &plan{p: p, topic: topic, maxBytes: maxBytes, kms: kms}
 	n, err := p.partitionCount(ctx, topic)
 	if err != nil {
-		return err
+		pl.err = err
+		return pl
 	}
 	ids := make([]int, n)
 	for i := range ids {
 		ids[i] = i
 	}
-	byPart := make([][]int, n)
+	pl.parts = make([][]int, n)
 	for i := range kms {
 		part := p.balancer.Balance(kms[i], ids...)
-		byPart[part] = append(byPart[part], i)
+		pl.parts[part] = append(pl.parts[part], i)
 	}
+	pl.after, pl.done = make([]chan struct{}, n), make([]chan struct{}, n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for part, idx := range pl.parts {
+		if len(idx) == 0 {
+			continue
+		}
+		key := topicPartition{topic, part}
+		pl.after[part], pl.done[part] = p.turns[key], make(chan struct{})
+		p.turns[key] = pl.done[part]
+	}
+	return pl
+}
+
+// run sends the plan's messages, each partition's in its turn, and returns what write does.
+func (pl *plan) run(ctx context.Context) error {
+	if pl.err != nil {
+		return pl.err
+	}
+	p, kms := pl.p, pl.kms
 	errs := make(kafka.WriteErrors, len(kms))
 	var wg sync.WaitGroup
-	for part, idx := range byPart {
+	for part, idx := range pl.parts {
 		if len(idx) == 0 {
 			continue
 		}
 		wg.Add(1)
-		go func() { // owned by this write: awaited below
+		go func() { // owned by this run: awaited below
 			defer wg.Done()
+			defer close(pl.done[part])
+			if after := pl.after[part]; after != nil {
+				select {
+				case <-after:
+				case <-ctx.Done(): // the sends below fail at once
+				}
+			}
 			// A partition's batches go in order, one request at a time, as kafka.Writer's.
 			for len(idx) > 0 {
-				b := batchOf(kms, idx, p.wc.BatchSize, maxBytes)
-				if err := p.produce(ctx, topic, part, kms, idx[:b]); err != nil {
+				b := batchOf(kms, idx, p.wc.BatchSize, pl.maxBytes)
+				if err := p.produce(ctx, pl.topic, part, kms, idx[:b]); err != nil {
 					for _, i := range idx[:b] {
 						errs[i] = err
 					}

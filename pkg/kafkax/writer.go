@@ -311,13 +311,39 @@ func (w *Writer) newTopicWriter(topic string, limit int) *topicWriter {
 // #1427): callers that retry rely on ids. A message without topic is a programming error:
 // nothing is written and the error is retry.Permanent.
 func (w *Writer) Write(ctx context.Context, msgs ...Message) error {
+	return w.Start(ctx, msgs...).Wait()
+}
+
+// Pending is a Write begun by Start.
+type Pending struct {
+	done chan struct{}
+	err  error
+}
+
+// Wait waits until the write is done and returns what Write would have.
+func (p *Pending) Wait() error {
+	<-p.done
+	return p.err
+}
+
+// Start begins a Write and returns while its messages are being sent; Wait returns its
+// outcome. The messages of writes started one after the other keep that order in each
+// partition, as if each write had waited for the one before, while the partitions the
+// earlier one is done with take the later one's messages already (only when linger is 0;
+// with a linger Start returns once the write is done). Every started write must be
+// waited for.
+func (w *Writer) Start(ctx context.Context, msgs ...Message) *Pending {
+	pd := &Pending{done: make(chan struct{})}
 	if len(msgs) == 0 {
-		return nil
+		close(pd.done)
+		return pd
 	}
 	groups := make([]topicGroup, 0, 2)
 	for i, m := range msgs {
 		if m.Topic == "" {
-			return retry.Permanent(fmt.Errorf("write message %d: no topic", i))
+			pd.err = retry.Permanent(fmt.Errorf("write message %d: no topic", i))
+			close(pd.done)
+			return pd
 		}
 		j := 0
 		for j < len(groups) && groups[j].topic != m.Topic {
@@ -329,30 +355,41 @@ func (w *Writer) Write(ctx context.Context, msgs ...Message) error {
 		groups[j].idx = append(groups[j].idx, i)
 	}
 	errs := make([]error, len(msgs))
-	if len(groups) == 1 {
-		w.writeTopic(ctx, msgs, groups[0], errs)
-	} else {
+	tws := make([]*topicWrite, len(groups))
+	for i, g := range groups {
+		tws[i] = w.prepareTopic(ctx, msgs, g, errs)
+	}
+	finish := func() {
+		defer close(pd.done)
 		var wg sync.WaitGroup
-		for _, g := range groups[1:] {
+		for _, t := range tws[1:] {
 			wg.Add(1)
-			go func() { // owned by this Write: awaited below
+			go func() { // owned by this write: awaited below
 				defer wg.Done()
-				w.writeTopic(ctx, msgs, g, errs)
+				w.finishTopic(ctx, t, errs)
 			}()
 		}
-		w.writeTopic(ctx, msgs, groups[0], errs)
+		w.finishTopic(ctx, tws[0], errs)
 		wg.Wait()
-	}
-	for _, err := range errs {
-		if err != nil {
-			names := make([]string, len(groups))
-			for i, g := range groups {
-				names[i] = g.topic
+		for _, err := range errs {
+			if err != nil {
+				names := make([]string, len(groups))
+				for i, g := range groups {
+					names[i] = g.topic
+				}
+				pd.err = &WriteError{Errs: errs, topics: strings.Join(names, ",")}
+				return
 			}
-			return &WriteError{Errs: errs, topics: strings.Join(names, ",")}
 		}
 	}
-	return nil
+	for _, t := range tws {
+		if t.plan == nil && t.tw != nil && t.tw.w != nil {
+			finish() // kafka.Writer keeps no order between concurrent writes
+			return pd
+		}
+	}
+	go finish() // owned by pd: Wait awaits it
+	return pd
 }
 
 type topicGroup struct {
@@ -360,27 +397,32 @@ type topicGroup struct {
 	idx   []int // indexes into the Write's messages, in order
 }
 
-// writeTopic writes the messages of one topic and sets errs at the indexes that failed.
-func (w *Writer) writeTopic(ctx context.Context, msgs []Message, g topicGroup, errs []error) {
+// topicWrite is one topic's part of a write: its messages in kafka-go's type, those too
+// large taken out, and with linger 0 their partitions' turns taken.
+type topicWrite struct {
+	g        topicGroup
+	tw       *topicWriter // nil: the topic could not be written (errs set)
+	sendp    *[]kafka.Message
+	send     []kafka.Message
+	idx      []int // the Write's indexes of send
+	tooLarge int
+	plan     *plan
+}
+
+// prepareTopic makes the topicWrite of g; errors go to errs at the messages' indexes.
+func (w *Writer) prepareTopic(ctx context.Context, msgs []Message, g topicGroup, errs []error) *topicWrite {
+	t := &topicWrite{g: g}
 	tw, err := w.topicWriter(ctx, g.topic)
 	if err != nil {
 		err = fmt.Errorf("%s: %w", g.topic, err)
 		for _, i := range g.idx {
 			errs[i] = err
 		}
-		w.metrics.wrote(g.topic, 0, len(g.idx), 0, 0)
-		return
+		return t
 	}
-	sendp := w.sendBuf(len(g.idx))
-	send := *sendp
-	defer func() {
-		// Neither kafka-go nor the producer keeps the slice after sending.
-		clear(send)
-		*sendp = send[:0]
-		w.sends.Put(sendp)
-	}()
-	idx := make([]int, 0, len(g.idx))
-	tooLarge := 0
+	t.tw = tw
+	t.sendp = w.sendBuf(len(g.idx))
+	t.send, t.idx = *t.sendp, make([]int, 0, len(g.idx))
 	for _, i := range g.idx {
 		km := toKafka(msgs[i])
 		if size := recordSize(km); size > tw.max {
@@ -389,22 +431,40 @@ func (w *Writer) writeTopic(ctx context.Context, msgs []Message, g topicGroup, e
 				w.metrics.trimmedDeadLetter(g.topic)
 			} else {
 				errs[i] = &MessageTooLargeError{Topic: g.topic, Size: size, Max: tw.max, Limit: tw.limit}
-				tooLarge++
+				t.tooLarge++
 				continue
 			}
 		}
-		send = append(send, km)
-		idx = append(idx, i)
+		t.send = append(t.send, km)
+		t.idx = append(t.idx, i)
 	}
+	if tw.w == nil && len(t.send) > 0 {
+		t.plan = w.prod.plan(ctx, tw.topic, tw.max, t.send)
+	}
+	return t
+}
+
+// finishTopic sends t and sets errs at the indexes that failed.
+func (w *Writer) finishTopic(ctx context.Context, t *topicWrite, errs []error) {
+	if t.tw == nil {
+		w.metrics.wrote(t.g.topic, 0, len(t.g.idx), 0, 0)
+		return
+	}
+	defer func() {
+		// Neither kafka-go nor the producer keeps the slice after sending.
+		clear(t.send)
+		*t.sendp = t.send[:0]
+		w.sends.Put(t.sendp)
+	}()
 	start := time.Now()
-	tooLarge += w.send(ctx, tw, send, idx, errs)
+	tooLarge := t.tooLarge + w.send(ctx, t.tw, t.send, t.idx, errs, t.plan)
 	failed := 0
-	for _, i := range g.idx {
+	for _, i := range t.g.idx {
 		if errs[i] != nil {
 			failed++
 		}
 	}
-	w.metrics.wrote(g.topic, len(g.idx)-failed, failed, tooLarge, time.Since(start))
+	w.metrics.wrote(t.g.topic, len(t.g.idx)-failed, failed, tooLarge, time.Since(start))
 }
 
 // sendBuf returns an empty slice for n kafka-go messages, used before.
@@ -419,15 +479,18 @@ func (w *Writer) sendBuf(n int) *[]kafka.Message {
 // send writes kms (the Write's messages idx) and sets errs for those that failed. A batch
 // the broker finds too large is split in halves and written again, down to single
 // messages: one refused alone is too large for good; the others are written. Messages
-// the broker acknowledged are never sent again. It returns how many were too large.
-func (w *Writer) send(ctx context.Context, tw *topicWriter, kms []kafka.Message, idx []int, errs []error) int {
-	if len(kms) == 0 {
-		return 0
-	}
+// the broker acknowledged are never sent again. It returns how many were too large. pl,
+// when set, is the plan of kms (Start): the first attempt runs it.
+func (w *Writer) send(ctx context.Context, tw *topicWriter, kms []kafka.Message, idx []int, errs []error, pl *plan) int {
 	var err error
-	if tw.w != nil {
+	switch {
+	case pl != nil: // planned for kms: the first attempt, in its turn
+		err = pl.run(ctx)
+	case len(kms) == 0:
+		return 0
+	case tw.w != nil:
 		err = tw.w.WriteMessages(ctx, kms...)
-	} else {
+	default:
 		err = w.prod.write(ctx, tw.topic, tw.max, kms)
 	}
 	if err == nil {
@@ -469,7 +532,7 @@ func (w *Writer) send(ctx context.Context, tw *topicWriter, kms []kafka.Message,
 		bk[n], bi[n] = kms[j], idx[j]
 	}
 	half := len(big) / 2
-	return w.send(ctx, tw, bk[:half], bi[:half], errs) + w.send(ctx, tw, bk[half:], bi[half:], errs)
+	return w.send(ctx, tw, bk[:half], bi[:half], errs, nil) + w.send(ctx, tw, bk[half:], bi[half:], errs, nil)
 }
 
 func isTooLargeAnswer(err error) bool {

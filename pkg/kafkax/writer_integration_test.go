@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -339,5 +340,49 @@ func TestConsumerDeadLettersARecordOfAboutOneMiB(t *testing.T) {
 				t.Errorf("committed %v (%v), want partition 0 at 2", offs, err)
 			}
 		})
+	}
+}
+
+// Writes started one after the other keep their order in a partition (while one is being
+// sent the next is sent to the partitions the first is done with): many small batches of
+// two writes to one key, the first's records all before the second's.
+func TestStartedWritesKeepTheirOrder(t *testing.T) {
+	cfg := kafkatest.Config(t)
+	topic := kafkatest.NewTopic(t, cfg, 3)
+	wc := kafkax.DefaultWriterConfig()
+	wc.BatchSize = 50 // many requests per write, so that interleaving would show
+	w, err := kafkax.NewWriter(cfg, wc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	ctx := context.Background()
+	var msgs [][]kafkax.Message
+	for _, prefix := range []string{"a", "b", "c"} {
+		m := sized(topic, "k", prefix, 1000, 100)
+		// Other keys, so that the writes also have partitions of their own.
+		m = append(m, sized(topic, "other-"+prefix, prefix+"o", 500, 100)...)
+		msgs = append(msgs, m)
+	}
+	var pending []*kafkax.Pending
+	for _, m := range msgs {
+		pending = append(pending, w.Start(ctx, m...))
+	}
+	for i, p := range pending {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	got := kafkatest.ReadN(t, cfg, topic, 4500, 30*time.Second)
+	var order []string // the key "k"'s values in partition order
+	for _, m := range got {
+		if string(m.Key) == "k" {
+			order = append(order, string(m.Value[:bytes.IndexByte(m.Value, '-')]))
+		}
+	}
+	want := strings.Repeat("a ", 1000) + strings.Repeat("b ", 1000) + strings.Repeat("c ", 1000)
+	if len(order) != 3000 || strings.Join(order, " ")+" " != want {
+		t.Fatalf("key k: %d records, out of order (first of each: a %d, b %d, c %d)", len(order),
+			slices.Index(order, "a"), slices.Index(order, "b"), slices.Index(order, "c"))
 	}
 }

@@ -335,8 +335,28 @@ type batch struct {
 	arena *arena // given back once written
 }
 
+// starter is a Writer whose writes can overlap, in order (kafkax.Writer).
+type starter interface {
+	Start(ctx context.Context, msgs ...kafkax.Message) *kafkax.Pending
+}
+
+// Start begins writing the batch and returns a func that waits for it and behaves as
+// Send: with a kafkax.Writer the batch's messages keep their order per key after those of
+// the batches started before, while those are still being written.
+func (b *batch) Start(ctx context.Context) func() error {
+	st, ok := b.p.w.(starter)
+	if !ok {
+		return func() error { return b.Send(ctx) }
+	}
+	first := st.Start(ctx, b.msgs...)
+	return func() error { return b.send(ctx, first) }
+}
+
 // Send writes the batch until Kafka acknowledged all of it (see Publish).
-func (b *batch) Send(ctx context.Context) error {
+func (b *batch) Send(ctx context.Context) error { return b.send(ctx, nil) }
+
+// send is Send with the first attempt, when set, already begun.
+func (b *batch) send(ctx context.Context, first *kafkax.Pending) error {
 	p, src, evs, msgs := b.p, b.src, b.evs, b.msgs
 	policy := p.opts.Retry
 	policy.OnRetry = func(attempt int, err error, wait time.Duration) {
@@ -344,7 +364,12 @@ func (b *batch) Send(ctx context.Context) error {
 			zap.Int("lines", b.lines), zap.Int("attempt", attempt), zap.Duration("backoff", wait), zap.Error(err))
 	}
 	err := retry.Do(ctx, policy, func(ctx context.Context, _ int) error {
-		err := p.w.Write(ctx, msgs...)
+		var err error
+		if first != nil {
+			err, first = first.Wait(), nil
+		} else {
+			err = p.w.Write(ctx, msgs...)
+		}
 		if err == nil {
 			return nil
 		}

@@ -58,6 +58,14 @@ type Prepared interface {
 	Send(ctx context.Context) error
 }
 
+// Starter is a Prepared batch whose write can begin while earlier batches are still being
+// written: the lines of batches started one after the other keep that order per key.
+// Start begins the write and returns a func that waits for it and behaves as Send; it
+// must be called.
+type Starter interface {
+	Start(ctx context.Context) (finish func() error)
+}
+
 // Source reads lines and publishes them until it is done (stdin at EOF, a generator with
 // a count) or ctx ends; Run returns nil after a clean stop.
 type Source interface {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/logwarden/logwarden/pkg/obs"
@@ -106,27 +107,64 @@ func (g *gate) stop() bool {
 	return g.publishing > 0
 }
 
-// sender writes prepared batches in order from its own goroutine, so that the pump
-// parses and encodes the next batch while the previous one is written. At most one batch
-// is being written and one waits: handing over blocks until the previous one is done.
+// sender writes prepared batches in order from its own goroutines, so that the pump
+// parses and encodes the next batch while earlier ones are written. A batch that can start
+// (source.Starter) begins while the one before is still being written, its lines after
+// that one's per key; at most two are being written, then handing over waits.
 type sender struct {
 	q    chan source.Prepared
 	done chan error // the first error, then closed
 	g    *gate
 }
 
+// inFlight is how many batches are being written at once.
+const inFlight = 2
+
 func newSender(ctx context.Context, g *gate) *sender {
 	s := &sender{q: make(chan source.Prepared), done: make(chan error, 1), g: g}
 	go func() { // owned by pump: closed and awaited by wait
-		var err error
-		for b := range s.q {
-			if err == nil {
-				if err = b.Send(ctx); err != nil {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		slots := make(chan struct{}, inFlight)
+		started := make(chan func() error, inFlight) // each batch's wait, in order
+		var failed atomic.Bool
+		finished := make(chan struct{})
+		go func() { // owned by this goroutine: awaited below
+			defer close(finished)
+			for finish := range started {
+				if err := finish(); err != nil && !failed.Load() {
+					failed.Store(true)
+					cancel() // the batch started after it stops retrying
 					s.done <- fmt.Errorf("stdin: %w", err)
 				}
+				<-slots
+				g.leave()
 			}
-			g.leave()
+		}()
+		for b := range s.q {
+			if failed.Load() {
+				g.leave()
+				continue
+			}
+			slots <- struct{}{}
+			if failed.Load() { // while waiting for the slot
+				<-slots
+				g.leave()
+				continue
+			}
+			if st, ok := b.(source.Starter); ok {
+				started <- st.Start(ctx)
+			} else {
+				started <- func() error {
+					if failed.Load() { // not begun: not sent after a failure
+						return nil
+					}
+					return b.Send(ctx)
+				}
+			}
 		}
+		close(started)
+		<-finished
 		close(s.done)
 	}()
 	return s

@@ -188,3 +188,80 @@ func TestRunPipelined(t *testing.T) {
 		t.Fatalf("%d lines published after the third batch failed", n)
 	}
 }
+
+// starter prepares batches that can start (source.Starter), like publish.Publisher's with
+// a kafkax.Writer: a batch's write begins at Start and is waited for by the func it
+// returns.
+type starter struct {
+	recorder
+	mu         sync.Mutex
+	started    int
+	writing    int
+	maxWriting int
+	failAt     int // the write of this batch (1-based) fails; 0: none
+}
+
+type startable struct {
+	p     *starter
+	lines []source.Line
+}
+
+func (p *starter) Prepare(lines []source.Line) (source.Prepared, error) {
+	return &startable{p: p, lines: append([]source.Line(nil), lines...)}, nil
+}
+
+func (b *startable) Send(ctx context.Context) error { return b.Start(ctx)() }
+
+func (b *startable) Start(ctx context.Context) func() error {
+	p := b.p
+	p.mu.Lock()
+	p.started++
+	n := p.started
+	p.writing++
+	p.maxWriting = max(p.maxWriting, p.writing)
+	p.mu.Unlock()
+	return func() error {
+		time.Sleep(time.Millisecond) // the next batch is started meanwhile
+		p.mu.Lock()
+		p.writing--
+		fail := n == p.failAt
+		p.mu.Unlock()
+		if fail {
+			return errors.New("down")
+		}
+		return p.recorder.Publish(ctx, b.lines)
+	}
+}
+
+// TestRunStartsTheNextBatchWhileOneIsWritten: batches that can start are started while
+// the one before is being written, two at most, waited for in order (every line once, in
+// order); a failed write stops the source with its error and nothing is started after
+// the one already begun.
+func TestRunStartsTheNextBatchWhileOneIsWritten(t *testing.T) {
+	var want []string
+	var input strings.Builder
+	for i := range 5000 {
+		want = append(want, fmt.Sprint("line ", i))
+		fmt.Fprintln(&input, "line", i)
+	}
+	p := &starter{}
+	if err := New(strings.NewReader(input.String()), Config{BatchLines: 300}).Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.texts(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("published %d lines, want %d in order", len(got), len(want))
+	}
+	if p.maxWriting != inFlight {
+		t.Fatalf("at most %d batches written at once, want %d", p.maxWriting, inFlight)
+	}
+
+	p = &starter{failAt: 3}
+	err := New(strings.NewReader(input.String()), Config{BatchLines: 300}).Run(context.Background(), p)
+	if err == nil || !strings.Contains(err.Error(), "down") {
+		t.Fatalf("err = %v, want the failed write's", err)
+	}
+	// The batch begun with the failed one may still be written (it was in flight).
+	if n := len(p.texts()); n > (2+inFlight-1)*300 || p.started > 3+inFlight-1 {
+		t.Fatalf("%d lines published, %d batches started after the third failed", n, p.started)
+	}
+}
