@@ -158,18 +158,23 @@ func (b *prepared) Send(ctx context.Context) error {
 	return p.recorder.Publish(ctx, b.lines)
 }
 
+// numberedLines returns n lines "line <i>" and the input that holds them.
+func numberedLines(n int) (lines []string, input string) {
+	var b strings.Builder
+	for i := range n {
+		lines = append(lines, fmt.Sprint("line ", i))
+		fmt.Fprintln(&b, "line", i)
+	}
+	return lines, b.String()
+}
+
 // TestRunPipelined: with a Preparer, batches are prepared while the previous one is sent,
 // sent one at a time and in order, every line once; a failed send stops the source with
 // its error.
 func TestRunPipelined(t *testing.T) {
-	var want []string
-	var input strings.Builder
-	for i := range 5000 {
-		want = append(want, fmt.Sprint("line ", i))
-		fmt.Fprintln(&input, "line", i)
-	}
+	want, input := numberedLines(5000)
 	p := &preparer{}
-	if err := New(strings.NewReader(input.String()), Config{BatchLines: 300}).Run(context.Background(), p); err != nil {
+	if err := New(strings.NewReader(input), Config{BatchLines: 300}).Run(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	if got := p.texts(); strings.Join(got, "|") != strings.Join(want, "|") {
@@ -180,7 +185,7 @@ func TestRunPipelined(t *testing.T) {
 	}
 
 	p = &preparer{failAt: 3}
-	err := New(strings.NewReader(input.String()), Config{BatchLines: 300}).Run(context.Background(), p)
+	err := New(strings.NewReader(input), Config{BatchLines: 300}).Run(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), "down") {
 		t.Fatalf("err = %v, want the failed send's", err)
 	}
@@ -238,14 +243,9 @@ func (b *startable) Start(ctx context.Context) func() error {
 // order); a failed write stops the source with its error and nothing is started after
 // the one already begun.
 func TestRunStartsTheNextBatchWhileOneIsWritten(t *testing.T) {
-	var want []string
-	var input strings.Builder
-	for i := range 5000 {
-		want = append(want, fmt.Sprint("line ", i))
-		fmt.Fprintln(&input, "line", i)
-	}
+	want, input := numberedLines(5000)
 	p := &starter{}
-	if err := New(strings.NewReader(input.String()), Config{BatchLines: 300}).Run(context.Background(), p); err != nil {
+	if err := New(strings.NewReader(input), Config{BatchLines: 300}).Run(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	if got := p.texts(); strings.Join(got, "|") != strings.Join(want, "|") {
@@ -256,7 +256,7 @@ func TestRunStartsTheNextBatchWhileOneIsWritten(t *testing.T) {
 	}
 
 	p = &starter{failAt: 3}
-	err := New(strings.NewReader(input.String()), Config{BatchLines: 300}).Run(context.Background(), p)
+	err := New(strings.NewReader(input), Config{BatchLines: 300}).Run(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), "down") {
 		t.Fatalf("err = %v, want the failed write's", err)
 	}
