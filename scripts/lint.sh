@@ -15,6 +15,22 @@ if [ -n "$bad" ]; then
   exit 1
 fi
 
+# Built binaries and other large blobs do not belong in the repository (make build
+# writes to bin/, which is ignored): any tracked ELF file or file over 2 MB fails.
+big=$(git ls-files -z | python3 -c '
+import os, sys
+for f in sys.stdin.buffer.read().split(b"\0"):
+    if f and os.path.isfile(f):
+        with open(f, "rb") as h:
+            if h.read(4) == b"\x7fELF" or os.path.getsize(f) > 2 << 20:
+                print(f.decode())
+')
+if [ -n "$big" ]; then
+  echo "lint: binaries or files over 2 MB are tracked (build outputs go to bin/):" >&2
+  echo "$big" >&2
+  exit 1
+fi
+
 mkdir -p "$bin"
 (cd scripts/tools && GOWORK=off go build -o "$bin/" honnef.co/go/tools/cmd/staticcheck golang.org/x/tools/cmd/deadcode) ||
   { echo "lint: building staticcheck/deadcode from scripts/tools/go.mod failed" >&2; exit 1; }
