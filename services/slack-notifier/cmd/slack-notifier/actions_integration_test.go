@@ -222,12 +222,12 @@ func TestButtons(t *testing.T) {
 
 	// A non-member's click does nothing but tell them so.
 	press("U0MALLORY", aliceRef, alice, render.ActionSilence1h)
-	waitFor(t, 10*time.Second, "the non-member told", func() bool { return ephemeralTo("U0MALLORY", "Only members of") })
+	waitFor(t, 30*time.Second, "the non-member told", func() bool { return ephemeralTo("U0MALLORY", "Only members of") })
 
 	// Silence 1h.
 	pressed := time.Now()
 	press("U0ALICE", aliceRef, alice, render.ActionSilence1h)
-	waitFor(t, 10*time.Second, "the silence's thread reply", func() bool { return threadReply(alice, "silenced") })
+	waitFor(t, 30*time.Second, "the silence's thread reply", func() bool { return threadReply(alice, "silenced") })
 	t.Logf("Silence 1h: thread reply (silence written and in force) %v after the click", time.Since(pressed).Round(time.Millisecond))
 	produceAlert(t, w, topic, "alice-2", "alice")
 	produceAlert(t, w, topic, "carol-1", "carol")
@@ -242,7 +242,7 @@ func TestButtons(t *testing.T) {
 	// Acknowledge bob's message: updated in place, repeats only update it.
 	press("U0BOB", bobRef, bob, render.ActionAcknowledge)
 	var acked slackPost
-	waitFor(t, 10*time.Second, "bob's message updated in place", func() bool {
+	waitFor(t, 30*time.Second, "bob's message updated in place", func() bool {
 		for _, p := range slackPosts(t, slack) {
 			if p.method == "chat.update" && p.ts == bob.ts && strings.Contains(dump(p.msg), "Acknowledged by <@U0BOB>") {
 				acked = p
@@ -254,7 +254,7 @@ func TestButtons(t *testing.T) {
 	if _, ids := buttonsOf(acked.msg); strings.Contains(strings.Join(ids, ","), "lw_ack") {
 		t.Fatalf("acknowledged message still offers Acknowledge: %v", ids)
 	}
-	waitFor(t, 10*time.Second, "the acknowledgement's thread reply", func() bool { return threadReply(bob, "acknowledged") })
+	waitFor(t, 30*time.Second, "the acknowledgement's thread reply", func() bool { return threadReply(bob, "acknowledged") })
 	replies := func() int {
 		c := 0
 		for _, p := range slackPosts(t, slack) {
@@ -266,7 +266,7 @@ func TestButtons(t *testing.T) {
 	}
 	produceAlert(t, w, topic, "bob-2", "bob")
 	waitFor(t, 30*time.Second, "bob-2 handled", func() bool { return committed(t, admin, group, topic) == 5 })
-	waitFor(t, 10*time.Second, "bob's message counting 2", func() bool {
+	waitFor(t, 30*time.Second, "bob's message counting 2", func() bool {
 		for _, p := range slackPosts(t, slack) {
 			if p.method == "chat.update" && p.ts == bob.ts && strings.Contains(dump(p.msg), `*Count*\n2`) {
 				return true
@@ -282,7 +282,7 @@ func TestButtons(t *testing.T) {
 
 	// Not an issue: the feedback record.
 	press("U0BOB", bobRef, bob, render.ActionNotAnIssue)
-	waitFor(t, 10*time.Second, "the not-an-issue thread reply", func() bool { return threadReply(bob, "not an issue") })
+	waitFor(t, 30*time.Second, "the not-an-issue thread reply", func() bool { return threadReply(bob, "not an issue") })
 	var fb *logwardenpb.Feedback
 	for _, m := range kafkatest.ReadN(t, cfg, feedback, 2, 30*time.Second) {
 		f := &logwardenpb.Feedback{}
@@ -324,7 +324,7 @@ func TestButtons(t *testing.T) {
 	if err := slack.Press(ctx, forged); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the refusals counted", func() bool {
+	waitFor(t, 30*time.Second, "the refusals counted", func() bool {
 		return metric(t, httpAddr, `logwarden_slack_actions_total{action="silence_24h",outcome="ok"}`) == 1 &&
 			metric(t, httpAddr, `logwarden_slack_actions_total{action="unknown",outcome="replay"}`) == 1 &&
 			metric(t, httpAddr, `logwarden_slack_actions_total{action="unknown",outcome="invalid"}`) >= 3
@@ -346,7 +346,7 @@ func TestButtons(t *testing.T) {
 		t.Fatal(err)
 	}
 	press("U0ALICE", bobRef, bob, render.ActionSilence1h)
-	waitFor(t, 10*time.Second, "a button of a message posted before the restart", func() bool { return threadReply(bob, "silenced") })
+	waitFor(t, 30*time.Second, "a button of a message posted before the restart", func() bool { return threadReply(bob, "silenced") })
 	n.stop(t)
 	fmt.Fprint(io.Discard, n.stderr.String())
 }
