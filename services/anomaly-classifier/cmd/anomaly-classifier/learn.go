@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +10,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/logwarden/logwarden/pkg/logparse"
-	"github.com/logwarden/logwarden/pkg/logwardenpb"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/engine"
+	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/offline"
 	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/state"
 )
 
@@ -58,21 +56,9 @@ func runLearn(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer closeIn()
-	p := logparse.New(logparse.Options{})
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		if n%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		ev := &logwardenpb.LogEvent{Id: fmt.Sprintf("line-%d", n), Source: "offline"}
-		p.Parse(sc.Text(), ev)
-		eng.Process(ev)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading input (line %d): %w", n+1, err)
+	n, err := offline.Learn(ctx, eng, in)
+	if err != nil {
+		return err
 	}
 	eng.Learnt()
 	size, err := state.WriteFile(out, eng.Snapshot(timestamppb.New(time.Now())))

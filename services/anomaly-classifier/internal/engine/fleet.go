@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/logwarden/logwarden/pkg/logwardenpb"
-	"github.com/logwarden/logwarden/services/anomaly-classifier/internal/template"
 )
 
 // What is shared between the replicas of the service (the state topic): the fleet's
@@ -71,14 +70,7 @@ func (e *Engine) MergeFleet(fs *logwardenpb.FleetState) (Merged, error) {
 	var m Merged
 	var errs []error
 	hashed := bytes.Equal(fs.GetHashKey(), e.hash.Key())
-	mined := make([]template.TemplateState, 0, len(fs.GetTemplates()))
-	for _, t := range fs.GetTemplates() {
-		ts := template.TemplateState{ID: t.GetId(), Template: t.GetTemplate(), Count: t.GetCount()}
-		for _, g := range t.GetGeneralised() {
-			ts.Generalised = append(ts.Generalised, int(g))
-		}
-		mined = append(mined, ts)
-	}
+	mined := minedTemplates(fs)
 	var err error
 	if m.Templates, err = e.miner.Merge(mined); err != nil {
 		errs = append(errs, fmt.Errorf("templates: %w", err))

@@ -39,14 +39,7 @@ func (e *Engine) Restore(st *logwardenpb.EngineState) error {
 		}
 		e.hash.SetKey(k)
 	}
-	mined := make([]template.TemplateState, 0, len(fs.GetTemplates()))
-	for _, t := range fs.GetTemplates() {
-		ts := template.TemplateState{ID: t.GetId(), Template: t.GetTemplate(), Count: t.GetCount()}
-		for _, g := range t.GetGeneralised() {
-			ts.Generalised = append(ts.Generalised, int(g))
-		}
-		mined = append(mined, ts)
-	}
+	mined := minedTemplates(fs)
 	if err := e.miner.Restore(mined); err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
@@ -78,4 +71,17 @@ type Sizes struct {
 func (e *Engine) Sizes() Sizes {
 	return Sizes{Templates: e.miner.Len(), KnownTemplates: e.templates.Len(), Users: e.stats.Len(),
 		Executables: e.commands.Executables(), KnownEvicted: e.templates.Evicted()}
+}
+
+// minedTemplates converts the miner's templates of a state record.
+func minedTemplates(fs *logwardenpb.FleetState) []template.TemplateState {
+	mined := make([]template.TemplateState, 0, len(fs.GetTemplates()))
+	for _, t := range fs.GetTemplates() {
+		ts := template.TemplateState{ID: t.GetId(), Template: t.GetTemplate(), Count: t.GetCount()}
+		for _, g := range t.GetGeneralised() {
+			ts.Generalised = append(ts.Generalised, int(g))
+		}
+		mined = append(mined, ts)
+	}
+	return mined
 }

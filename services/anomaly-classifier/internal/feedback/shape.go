@@ -98,7 +98,7 @@ func command(c *shellcmd.Command, carrier bool) string {
 	}
 	for _, r := range c.Redirects {
 		t := mask
-		if isFD(r.Target) {
+		if r.ToFD() {
 			t = r.Target
 		}
 		parts = append(parts, r.FD+r.Op+t)
@@ -177,18 +177,6 @@ func program(argv0 string) string {
 		return mask // a computed or absurd program name
 	}
 	return p
-}
-
-func isFD(s string) bool {
-	if s == "-" {
-		return true
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // fallbackShape shapes a line the parser rejected: its first word's base name, the

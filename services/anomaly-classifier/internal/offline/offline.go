@@ -140,6 +140,17 @@ func run(ctx context.Context, eng *engine.Engine, in io.Reader, stage Stage, bef
 	return nil
 }
 
+// Learn runs every line of in through eng (the same parsing as Classify, no output) and
+// returns the number of lines read.
+func Learn(ctx context.Context, eng *engine.Engine, in io.Reader) (int, error) {
+	lines := 0
+	err := run(ctx, eng, in, nil, nil, func(n int, _ *logwardenpb.Verdict) error {
+		lines = n
+		return nil
+	})
+	return lines, err
+}
+
 // Classify writes one JSON object per input line, in order. stage may be nil.
 func Classify(ctx context.Context, eng *engine.Engine, in io.Reader, out io.Writer, stage Stage) error {
 	w := bufio.NewWriterSize(out, 64<<10)

@@ -54,6 +54,9 @@ func (r Redirect) Writes() bool {
 	return false
 }
 
+// ToFD reports whether Target is a file descriptor (2>&1) or "-" (closing one), not a file.
+func (r Redirect) ToFD() bool { return isFD(r.Target) }
+
 // Reads reports whether the redirection reads Target as a file.
 func (r Redirect) Reads() bool { return r.Op == "<" || r.Op == "<>" }
 
